@@ -1,0 +1,25 @@
+// `npm start`: the whole mesh in one process, with a development token and a curl example to paste.
+import { runMain } from '../platform/main.js';
+import { startMesh } from './mesh.js';
+
+await runMain(async () => {
+  const started = Date.now();
+  const mesh = await startMesh();
+  const lines = [
+    '',
+    `Pulse is running (embedded bus and store), ready in ${Date.now() - started} ms:`,
+    ...Object.entries(mesh.urls).map(([name, url]) => `  ${name.padEnd(13)} ${url}`),
+    '',
+    mesh.generatedToken
+      ? `Development token (generated for this run; set PULSE_API_TOKENS to choose your own):\n  export PULSE_TOKEN=${mesh.token}`
+      : 'Using the tokens in PULSE_API_TOKENS (set PULSE_DEV_TOKEN to have one printed in the examples).',
+    '',
+    'Try it:',
+    `  curl -s ${mesh.urls.ingestion}/pulse.ingestion.v1.IngestionService/SubmitInteraction \\`,
+    `    -H "Authorization: Bearer ${mesh.generatedToken ? '$PULSE_TOKEN' : '<token>'}" -H 'Content-Type: application/json' \\`,
+    `    -d '{"messageId":"m-1","conversationId":"c-1","customerId":"cust-1","author":"AUTHOR_CUSTOMER","text":"This is the third time I ask. Refund me now or I cancel!"}'`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return mesh;
+});

@@ -1,0 +1,80 @@
+// The whole mesh in one process: six services on their own ports sharing one embedded bus, each with its own
+// in-memory store. Behind `npm start` and the end-to-end tests.
+import { generateToken } from '../platform/auth.js';
+import type { EventBus } from '../platform/bus/bus.js';
+import { EmbeddedBus } from '../platform/bus/embedded.js';
+import { SERVICES, type ServiceName, urlVariable } from '../platform/catalog.js';
+import type { RunningService, ServiceModule } from '../platform/service.js';
+import { startService } from '../platform/service.js';
+import { ingestion } from '../ingestion/service.js';
+import { notification } from '../notification/service.js';
+import { preference } from '../preference/service.js';
+import { review } from '../review/service.js';
+import { sentiment } from '../sentiment/service.js';
+import { status } from '../status/service.js';
+
+/** Downstream first: a service's peers are listening, and its events' queues declared, before it starts. */
+const START_ORDER: ServiceModule<never>[] = [preference, status, notification, review, sentiment, ingestion] as ServiceModule<never>[];
+
+export interface MeshOptions {
+  /** Base environment (provider settings, limits, ...). Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Listen on the standard ports (8081-8086), or on free ports (tests). Default standard. */
+  ports?: 'standard' | 'free';
+}
+
+export interface Mesh {
+  services: Record<ServiceName, RunningService>;
+  urls: Record<ServiceName, string>;
+  /** A bearer token callers can use: PULSE_DEV_TOKEN, or the generated one. */
+  token: string;
+  /** True when the token was generated for this run. */
+  generatedToken: boolean;
+  bus: EventBus;
+  stop(): Promise<void>;
+}
+
+export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
+  const base = { ...(options.env ?? process.env) };
+  let token = base.PULSE_DEV_TOKEN ?? '';
+  const generatedToken = !base.PULSE_API_TOKENS;
+  if (generatedToken) {
+    token = generateToken();
+    const serviceToken = generateToken();
+    base.PULSE_API_TOKENS = `dev:${token},pulse-services:${serviceToken}`;
+    base.PULSE_SERVICE_TOKEN = serviceToken;
+  }
+  delete base.AMQP_URL; // one process, one embedded bus
+  delete base.PORT;
+  const bus = new EmbeddedBus();
+  const started: RunningService[] = [];
+  const urls = {} as Record<ServiceName, string>;
+  try {
+    for (const module of START_ORDER) {
+      const env = {
+        ...base,
+        PORT: String(options.ports === 'free' ? 0 : SERVICES[module.name].port),
+        ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
+      };
+      const running = await startService(module, { env, bus });
+      started.push(running);
+      urls[module.name] = running.url;
+    }
+  } catch (err) {
+    for (const running of started.reverse()) await running.stop();
+    await bus.close();
+    throw err;
+  }
+  return {
+    services: Object.fromEntries(started.map((s) => [s.name, s])) as Record<ServiceName, RunningService>,
+    urls,
+    token,
+    generatedToken,
+    bus,
+    async stop() {
+      // Upstream first, so nothing new flows into a service that is already stopping.
+      for (const running of [...started].reverse()) await running.stop();
+      await bus.close();
+    },
+  };
+}

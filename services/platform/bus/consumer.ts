@@ -1,0 +1,112 @@
+// Idempotent event consumers. Each handled event id is recorded in the service's `inbox` collection in the same
+// unit of work as the handler's effects, so a redelivered or re-published event is acknowledged and skipped, and a
+// handler that fails leaves no trace of itself (and the event is retried).
+import { SpanKind, type Tracer } from '@opentelemetry/api';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { type Doc, isDuplicateKey, type Store } from '../store/collection.js';
+import { withMessageSpan } from '../tracing.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import { type Delivery, type EventBus, PermanentError, type QueueSpec } from './bus.js';
+import { decodeEvent, type EventName, type EventOf } from './events.js';
+
+export interface ConsumerSpec<N extends EventName> {
+  /** The queue is `pulse.<service>.<purpose>`. */
+  purpose: string;
+  /** Routing keys bound to the queue. */
+  events: readonly N[];
+  /** Messages in hand at once. Default 32. */
+  prefetch?: number;
+  /** Attempts before dead-lettering. Default 5. */
+  maxAttempts?: number;
+  /** Backoff per retry. Default 1 s, 5 s, 30 s, 2 min. */
+  retryDelaysMs?: number[];
+  /** Does the work; writes through tx commit together with the inbox record. */
+  handle(event: EventOf<N>, tx: UnitOfWork, delivery: Delivery): Promise<void>;
+}
+
+interface InboxRecord extends Doc {
+  processedAt: Date;
+}
+
+const INBOX = 'inbox';
+const INBOX_RETENTION_SECONDS = 7 * 24 * 3_600;
+
+class AlreadyProcessed extends Error {}
+
+export async function initInbox(store: Store): Promise<void> {
+  await store.collection<InboxRecord>(INBOX).createIndex({ processedAt: 1 }, { expireAfterSeconds: INBOX_RETENTION_SECONDS });
+}
+
+export interface ConsumerDeps {
+  service: string;
+  bus: EventBus;
+  store: Store;
+  transaction: <R>(fn: (tx: UnitOfWork) => Promise<R>) => Promise<R>;
+  tracer: Tracer;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export function queueSpec(service: string, spec: ConsumerSpec<EventName>): QueueSpec {
+  return {
+    name: `pulse.${service}.${spec.purpose}`,
+    bindings: [...spec.events],
+    deadLetterQueue: `pulse.${service}.dlq`,
+    prefetch: spec.prefetch ?? 32,
+    maxAttempts: spec.maxAttempts ?? 5,
+    retryDelaysMs: spec.retryDelaysMs ?? [1_000, 5_000, 30_000, 120_000],
+  };
+}
+
+export function startConsumer<N extends EventName>(deps: ConsumerDeps, spec: ConsumerSpec<N>) {
+  const queue = queueSpec(deps.service, spec as ConsumerSpec<EventName>);
+  const inbox = deps.store.collection<InboxRecord>(INBOX);
+
+  const handle = async (delivery: Delivery): Promise<'processed' | 'duplicate'> => {
+    const event = decodeEvent(delivery) as EventOf<N>;
+    const key = `${queue.name}:${delivery.id}`;
+    if (await inbox.findOne({ _id: key })) return 'duplicate';
+    try {
+      await deps.transaction(async (tx) => {
+        try {
+          await tx.collection<InboxRecord>(INBOX).insertOne({ _id: key, processedAt: new Date() });
+        } catch (err) {
+          if (isDuplicateKey(err)) throw new AlreadyProcessed();
+          throw err;
+        }
+        await spec.handle(event, tx, delivery);
+      });
+      return 'processed';
+    } catch (err) {
+      if (err instanceof AlreadyProcessed) return 'duplicate';
+      throw err;
+    }
+  };
+
+  return deps.bus.consume(queue, async (delivery) => {
+    const attributes = {
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': queue.name,
+      'messaging.rabbitmq.destination.routing_key': delivery.routingKey,
+      'messaging.message.id': delivery.id,
+      'pulse.attempt': delivery.attempt,
+    };
+    await withMessageSpan(deps.tracer, `process ${delivery.routingKey}`, SpanKind.CONSUMER, delivery.headers, attributes, async () => {
+      try {
+        const outcome = await handle(delivery);
+        deps.metrics.eventsConsumed.inc({ queue: queue.name, outcome });
+        deps.metrics.consumeLag.observe({ queue: queue.name }, (Date.now() - delivery.timestamp.getTime()) / 1000);
+      } catch (err) {
+        const final = err instanceof PermanentError || delivery.attempt >= queue.maxAttempts;
+        deps.metrics.eventsConsumed.inc({ queue: queue.name, outcome: final ? 'dead_lettered' : 'retried' });
+        deps.log.warn(
+          { err, queue: queue.name, event_id: delivery.id, attempt: delivery.attempt },
+          final ? 'event handling failed for good; dead-lettering' : 'event handling failed; will retry',
+        );
+        throw err;
+      }
+    });
+  });
+}

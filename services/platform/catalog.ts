@@ -1,0 +1,27 @@
+// The six services: their ports and the Connect service each one serves. Peers are found through
+// `<SERVICE>_URL` (e.g. PREFERENCE_URL), defaulting to the service's port on localhost.
+import { IngestionService } from '../../gen/pulse/ingestion/v1/ingestion_service_pb.js';
+import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
+import { PreferenceService } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
+import { SentimentService } from '../../gen/pulse/sentiment/v1/sentiment_service_pb.js';
+import { StatusService } from '../../gen/pulse/status/v1/status_service_pb.js';
+
+export const SERVICES = {
+  ingestion: { port: 8081, descriptor: IngestionService },
+  sentiment: { port: 8082, descriptor: SentimentService },
+  review: { port: 8083, descriptor: ReviewService },
+  preference: { port: 8084, descriptor: PreferenceService },
+  notification: { port: 8085, descriptor: NotificationService },
+  status: { port: 8086, descriptor: StatusService },
+} as const;
+
+export type ServiceName = keyof typeof SERVICES;
+export type ServiceDescriptor<N extends ServiceName> = (typeof SERVICES)[N]['descriptor'];
+
+export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
+
+/** The environment variable that holds a peer's base URL. */
+export function urlVariable(name: ServiceName): string {
+  return `${name.toUpperCase()}_URL`;
+}

@@ -1,0 +1,71 @@
+// Server-side interceptors every service runs, outermost first: tracing, metrics, error boundary, deadline, auth.
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { codeName } from './errors.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Anything that is not a ConnectError is a bug: log it (the error, never the request) and answer `internal`
+ * without details, so no stack trace or internal message reaches a caller.
+ */
+export function errorBoundary(log: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (err instanceof ConnectError) throw err;
+      log.error({ err, rpc: `${req.service.typeName}/${req.method.name}` }, 'unexpected error in handler');
+      throw new ConnectError('internal error', Code.Internal);
+    }
+  };
+}
+
+/**
+ * Every unary call has a deadline: the caller's, capped at maxMs, or defaultMs when the caller set none. Past it
+ * the caller gets deadline_exceeded even if the handler is still busy.
+ */
+export function deadline(defaultMs: number, maxMs: number): Interceptor {
+  return (next) => async (req) => {
+    if (req.stream) return next(req);
+    const asked = requestedTimeoutMs(req.header);
+    const ms = Math.min(asked ?? defaultMs, maxMs);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        next(req),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ConnectError(`deadline of ${ms} ms exceeded`, Code.DeadlineExceeded)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+const GRPC_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
+
+/** The timeout the caller asked for (Connect `connect-timeout-ms` or gRPC `grpc-timeout`), if any. */
+export function requestedTimeoutMs(header: Headers): number | undefined {
+  const connect = Number(header.get('connect-timeout-ms') ?? NaN);
+  if (Number.isFinite(connect) && connect > 0) return connect;
+  const grpc = /^(\d{1,8})([HMSmun])$/.exec(header.get('grpc-timeout') ?? '');
+  return grpc ? Math.max(1, Number(grpc[1]) * GRPC_UNIT_MS[grpc[2]]) : undefined;
+}
+
+export function serverMetrics(metrics: Metrics): Interceptor {
+  return (next) => async (req) => {
+    const labels = { rpc_service: req.service.typeName, rpc_method: req.method.name };
+    const stop = metrics.rpcServerDuration.startTimer(labels);
+    try {
+      const res = await next(req);
+      metrics.rpcServerRequests.inc({ ...labels, code: 'ok' });
+      return res;
+    } catch (err) {
+      metrics.rpcServerRequests.inc({ ...labels, code: codeName(ConnectError.from(err).code) });
+      throw err;
+    } finally {
+      stop();
+    }
+  };
+}

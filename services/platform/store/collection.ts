@@ -1,0 +1,121 @@
+// The store interface every repository is written against. It is a deliberately small subset of the mongodb
+// driver's Collection API, so the MongoDB backing is a thin pass-through and the in-memory backing can implement
+// the same semantics. Documents always carry a string `_id` chosen by the repository.
+
+export interface Doc {
+  _id: string;
+}
+
+type Primitive = string | number | boolean | null | Date;
+
+/** A query operator object on one field. */
+export interface Condition {
+  $eq?: unknown;
+  $ne?: unknown;
+  $gt?: Primitive;
+  $gte?: Primitive;
+  $lt?: Primitive;
+  $lte?: Primitive;
+  $in?: unknown[];
+  $nin?: unknown[];
+  $exists?: boolean;
+}
+
+/** Field paths (dotted for nested fields) mapped to a value (equality) or a Condition, plus $or / $and. */
+export type Filter = {
+  [path: string]: unknown;
+  $or?: Filter[];
+  $and?: Filter[];
+};
+
+export type SortSpec = Record<string, 1 | -1>;
+
+export interface Update {
+  $set?: Record<string, unknown>;
+  $setOnInsert?: Record<string, unknown>;
+  $unset?: Record<string, unknown>;
+  $inc?: Record<string, number>;
+  $max?: Record<string, unknown>;
+  $min?: Record<string, unknown>;
+  $push?: Record<string, unknown>;
+  $addToSet?: Record<string, unknown>;
+  $pull?: Record<string, unknown>;
+}
+
+export interface FindOptions {
+  sort?: SortSpec;
+  limit?: number;
+  skip?: number;
+}
+
+export interface UpdateOptions {
+  upsert?: boolean;
+}
+
+export interface FindOneAndUpdateOptions extends UpdateOptions {
+  sort?: SortSpec;
+  returnDocument?: 'before' | 'after';
+}
+
+export interface UpdateResult {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedId: string | null;
+}
+
+export interface IndexOptions {
+  unique?: boolean;
+  /** TTL: documents expire this many seconds after the (Date) value of the single indexed field. */
+  expireAfterSeconds?: number;
+  name?: string;
+}
+
+export interface Collection<T extends Doc> {
+  readonly name: string;
+  /** Throws DuplicateKeyError when a unique index (or _id) already holds the value. */
+  insertOne(doc: T): Promise<void>;
+  findOne(filter: Filter, options?: Omit<FindOptions, 'limit'>): Promise<T | null>;
+  find(filter: Filter, options?: FindOptions): Promise<T[]>;
+  countDocuments(filter?: Filter): Promise<number>;
+  updateOne(filter: Filter, update: Update, options?: UpdateOptions): Promise<UpdateResult>;
+  updateMany(filter: Filter, update: Update): Promise<UpdateResult>;
+  findOneAndUpdate(filter: Filter, update: Update, options?: FindOneAndUpdateOptions): Promise<T | null>;
+  deleteOne(filter: Filter): Promise<{ deletedCount: number }>;
+  deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
+  createIndex(keys: SortSpec, options?: IndexOptions): Promise<void>;
+}
+
+/** The collections one unit of work sees; writes made through it commit or roll back together. */
+export interface TxScope {
+  collection<T extends Doc>(name: string): Collection<T>;
+}
+
+export interface Store extends TxScope {
+  /** The database name (`pulse_<service>`). */
+  readonly database: string;
+  /** Which backing this is, for logs and readiness. */
+  readonly kind: 'memory' | 'mongodb';
+  /**
+   * Runs fn as one unit: every write made through the scope commits together or not at all. MongoDB runs it as a
+   * transaction (and may run fn again on a transient conflict, so fn must be safe to repeat); the memory store
+   * applies writes at once and undoes them if fn throws.
+   */
+  transaction<R>(fn: (tx: TxScope) => Promise<R>): Promise<R>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A write hit a unique index. `key` names the index fields. */
+export class DuplicateKeyError extends Error {
+  constructor(
+    readonly collection: string,
+    readonly key: string,
+  ) {
+    super(`duplicate key in ${collection} on ${key}`);
+    this.name = 'DuplicateKeyError';
+  }
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof DuplicateKeyError || (err as { code?: number } | null)?.code === 11000;
+}

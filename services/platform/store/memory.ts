@@ -1,0 +1,270 @@
+// The embedded store: the same collections as MongoDB, in process memory. Used by `npm start` and the unit tests.
+// Documents are cloned on the way in and out so callers never share state with the store.
+import {
+  type Collection,
+  type Doc,
+  DuplicateKeyError,
+  type Filter,
+  type FindOneAndUpdateOptions,
+  type FindOptions,
+  type IndexOptions,
+  type SortSpec,
+  type Store,
+  type TxScope,
+  type Update,
+  type UpdateOptions,
+  type UpdateResult,
+} from './collection.js';
+import { applyUpdate, compareBy, getPath, matches, seedFromFilter } from './query.js';
+
+interface Index {
+  name: string;
+  fields: string[];
+  unique: boolean;
+  /** unique indexes only: index key -> _id */
+  entries: Map<string, string>;
+}
+
+type Undo = () => void;
+
+function indexKey(doc: unknown, fields: string[]): string {
+  return JSON.stringify(fields.map((f) => getPath(doc, f) ?? null));
+}
+
+/** The data of one collection, shared by every view of it (plain and transactional). */
+class CollectionState<T extends Doc> {
+  readonly docs = new Map<string, T>();
+  readonly indexes: Index[] = [];
+  ttl: { field: string; seconds: number } | null = null;
+
+  constructor(readonly name: string) {}
+
+  /** Stores doc (insert or replace), enforcing unique indexes unless forced (undo). */
+  put(doc: T, force = false): void {
+    const previous = this.docs.get(doc._id);
+    for (const index of this.indexes) {
+      if (!index.unique) continue;
+      const owner = index.entries.get(indexKey(doc, index.fields));
+      if (!force && owner !== undefined && owner !== doc._id) throw new DuplicateKeyError(this.name, index.fields.join(','));
+    }
+    for (const index of this.indexes) {
+      if (!index.unique) continue;
+      if (previous) index.entries.delete(indexKey(previous, index.fields));
+      index.entries.set(indexKey(doc, index.fields), doc._id);
+    }
+    this.docs.set(doc._id, doc);
+  }
+
+  remove(id: string): void {
+    const previous = this.docs.get(id);
+    if (!previous) return;
+    for (const index of this.indexes) {
+      if (index.unique && index.entries.get(indexKey(previous, index.fields)) === id) {
+        index.entries.delete(indexKey(previous, index.fields));
+      }
+    }
+    this.docs.delete(id);
+  }
+
+  /** Documents matching filter, using _id or a unique index when the filter pins it. */
+  candidates(filter: Filter): T[] {
+    const id = filter._id;
+    if (typeof id === 'string') {
+      const doc = this.docs.get(id);
+      return doc && matches(doc, filter) ? [doc] : [];
+    }
+    for (const index of this.indexes) {
+      if (!index.unique || !index.fields.every((f) => f in filter && isPlainValue(filter[f]))) continue;
+      const owner = index.entries.get(indexKey(seedFromFilter(filter), index.fields));
+      const doc = owner === undefined ? undefined : this.docs.get(owner);
+      return doc && matches(doc, filter) ? [doc] : [];
+    }
+    const found: T[] = [];
+    for (const doc of this.docs.values()) if (matches(doc, filter)) found.push(doc);
+    return found;
+  }
+
+  sweepExpired(now: Date): number {
+    if (!this.ttl) return 0;
+    const cutoff = now.getTime() - this.ttl.seconds * 1000;
+    let removed = 0;
+    for (const doc of [...this.docs.values()]) {
+      const at = getPath(doc, this.ttl.field);
+      if (at instanceof Date && at.getTime() <= cutoff) {
+        this.remove(doc._id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
+
+function isPlainValue(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value) || value instanceof Date;
+}
+
+class MemoryCollection<T extends Doc> implements Collection<T> {
+  constructor(
+    private readonly state: CollectionState<T>,
+    /** Undo steps of the enclosing transaction; null outside one. */
+    private readonly journal: Undo[] | null,
+  ) {}
+
+  get name(): string {
+    return this.state.name;
+  }
+
+  private write(doc: T): void {
+    const before = this.state.docs.get(doc._id);
+    this.state.put(doc);
+    this.journal?.push(before ? () => this.state.put(before, true) : () => this.state.remove(doc._id));
+  }
+
+  private erase(doc: T): void {
+    this.state.remove(doc._id);
+    this.journal?.push(() => this.state.put(doc, true));
+  }
+
+  private select(filter: Filter, options: FindOptions = {}): T[] {
+    let found = this.state.candidates(filter);
+    if (options.sort) found.sort(compareBy(options.sort));
+    if (options.skip) found = found.slice(options.skip);
+    if (options.limit !== undefined && options.limit > 0) found = found.slice(0, options.limit);
+    return found;
+  }
+
+  async insertOne(doc: T): Promise<void> {
+    if (typeof doc._id !== 'string' || doc._id === '') throw new Error(`${this.name}: documents need a string _id`);
+    if (this.state.docs.has(doc._id)) throw new DuplicateKeyError(this.name, '_id');
+    this.write(structuredClone(doc));
+  }
+
+  async findOne(filter: Filter, options: Omit<FindOptions, 'limit'> = {}): Promise<T | null> {
+    const [doc] = this.select(filter, { ...options, limit: 1 });
+    return doc ? structuredClone(doc) : null;
+  }
+
+  async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    return this.select(filter, options).map((doc) => structuredClone(doc));
+  }
+
+  async countDocuments(filter: Filter = {}): Promise<number> {
+    return this.state.candidates(filter).length;
+  }
+
+  private upsert(filter: Filter, update: Update): T {
+    const seed = seedFromFilter(filter) as Partial<T>;
+    const doc = applyUpdate(seed, update, true) as T;
+    if (typeof doc._id !== 'string') throw new Error(`${this.name}: an upsert needs _id in the filter or $setOnInsert`);
+    if (this.state.docs.has(doc._id)) throw new DuplicateKeyError(this.name, '_id');
+    this.write(doc);
+    return doc;
+  }
+
+  async updateOne(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
+    const [doc] = this.select(filter, { limit: 1 });
+    if (!doc) {
+      if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
+      return { matchedCount: 0, modifiedCount: 0, upsertedId: this.upsert(filter, update)._id };
+    }
+    this.write(applyUpdate(doc, update, false));
+    return { matchedCount: 1, modifiedCount: 1, upsertedId: null };
+  }
+
+  async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
+    const found = this.select(filter);
+    for (const doc of found) this.write(applyUpdate(doc, update, false));
+    return { matchedCount: found.length, modifiedCount: found.length, upsertedId: null };
+  }
+
+  async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
+    const [doc] = this.select(filter, { sort: options.sort, limit: 1 });
+    if (!doc) {
+      if (!options.upsert) return null;
+      const created = this.upsert(filter, update);
+      return options.returnDocument === 'after' ? structuredClone(created) : null;
+    }
+    const next = applyUpdate(doc, update, false);
+    this.write(next);
+    return structuredClone(options.returnDocument === 'after' ? next : doc);
+  }
+
+  async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
+    const [doc] = this.select(filter, { limit: 1 });
+    if (doc) this.erase(doc);
+    return { deletedCount: doc ? 1 : 0 };
+  }
+
+  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
+    const found = this.select(filter);
+    for (const doc of found) this.erase(doc);
+    return { deletedCount: found.length };
+  }
+
+  async createIndex(keys: SortSpec, options: IndexOptions = {}): Promise<void> {
+    const fields = Object.keys(keys);
+    const name = options.name ?? fields.map((f) => `${f}_${keys[f]}`).join('_');
+    if (options.expireAfterSeconds !== undefined) this.state.ttl = { field: fields[0], seconds: options.expireAfterSeconds };
+    if (this.state.indexes.some((index) => index.name === name)) return;
+    const index: Index = { name, fields, unique: options.unique === true, entries: new Map() };
+    if (index.unique) {
+      for (const doc of this.state.docs.values()) {
+        const key = indexKey(doc, fields);
+        if (index.entries.has(key)) throw new DuplicateKeyError(this.name, fields.join(','));
+        index.entries.set(key, doc._id);
+      }
+    }
+    this.state.indexes.push(index);
+  }
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  private readonly states = new Map<string, CollectionState<Doc>>();
+  private readonly views = new Map<string, MemoryCollection<Doc>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(readonly database: string) {
+    // MongoDB's TTL monitor runs every 60 s; so does this one.
+    this.sweeper = setInterval(() => this.sweepExpired(new Date()), 60_000).unref();
+  }
+
+  private state(name: string): CollectionState<Doc> {
+    let state = this.states.get(name);
+    if (!state) this.states.set(name, (state = new CollectionState(name)));
+    return state;
+  }
+
+  collection<T extends Doc>(name: string): Collection<T> {
+    let view = this.views.get(name);
+    if (!view) this.views.set(name, (view = new MemoryCollection(this.state(name), null)));
+    return view as unknown as Collection<T>;
+  }
+
+  async transaction<R>(fn: (tx: TxScope) => Promise<R>): Promise<R> {
+    const journal: Undo[] = [];
+    const scope: TxScope = {
+      collection: <T extends Doc>(name: string) =>
+        new MemoryCollection(this.state(name), journal) as unknown as Collection<T>,
+    };
+    try {
+      return await fn(scope);
+    } catch (err) {
+      for (const undo of journal.reverse()) undo();
+      throw err;
+    }
+  }
+
+  /** Removes documents past their TTL; returns how many. Runs every minute on its own. */
+  sweepExpired(now: Date): number {
+    let removed = 0;
+    for (const state of this.states.values()) removed += state.sweepExpired(now);
+    return removed;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+}

@@ -1,0 +1,208 @@
+// MongoDB query and update semantics for plain objects: the in-memory store's engine. Pure functions, no I/O.
+import type { Condition, Filter, SortSpec, Update } from './collection.js';
+
+type Obj = Record<string, unknown>;
+
+export function getPath(doc: unknown, path: string): unknown {
+  let value: unknown = doc;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Obj)[part];
+  }
+  return value;
+}
+
+function setPath(doc: Obj, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let target = doc;
+  for (const part of parts.slice(0, -1)) {
+    if (target[part] === null || typeof target[part] !== 'object') target[part] = {};
+    target = target[part] as Obj;
+  }
+  target[parts[parts.length - 1]] = value;
+}
+
+function unsetPath(doc: Obj, path: string): void {
+  const parts = path.split('.');
+  const parent = parts.length === 1 ? doc : getPath(doc, parts.slice(0, -1).join('.'));
+  if (parent && typeof parent === 'object') delete (parent as Obj)[parts[parts.length - 1]];
+}
+
+/** Order of BSON types when values of different types are compared (a subset of MongoDB's). */
+function typeRank(value: unknown): number {
+  if (value === undefined || value === null) return 1;
+  if (typeof value === 'number') return 2;
+  if (typeof value === 'string') return 3;
+  if (value instanceof Uint8Array) return 6;
+  if (Array.isArray(value)) return 5;
+  if (typeof value === 'object' && !(value instanceof Date)) return 4;
+  if (typeof value === 'boolean') return 8;
+  if (value instanceof Date) return 9;
+  return 10;
+}
+
+export function compareValues(a: unknown, b: unknown): number {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  return valuesEqual(a, b) ? 0 : JSON.stringify(a) < JSON.stringify(b) ? -1 : 1;
+}
+
+export function valuesEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if ((a === undefined || a === null) && (b === undefined || b === null)) return true;
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => valuesEqual(x, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !(a instanceof Date) && !(b instanceof Date)) {
+    const ka = Object.keys(a as Obj);
+    const kb = Object.keys(b as Obj);
+    return ka.length === kb.length && ka.every((k) => valuesEqual((a as Obj)[k], (b as Obj)[k]));
+  }
+  return false;
+}
+
+function isCondition(value: unknown): value is Condition {
+  if (value === null || typeof value !== 'object' || value instanceof Date || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => k.startsWith('$'));
+}
+
+/** Equality as MongoDB means it: an array field matches when it equals the value or contains it. */
+function matchesEquality(actual: unknown, expected: unknown): boolean {
+  if (valuesEqual(actual, expected)) return true;
+  return Array.isArray(actual) && !Array.isArray(expected) && actual.some((item) => valuesEqual(item, expected));
+}
+
+function matchesRange(actual: unknown, test: (cmp: number) => boolean, bound: unknown): boolean {
+  const candidates = Array.isArray(actual) ? actual : [actual];
+  return candidates.some(
+    (value) => value !== undefined && value !== null && typeRank(value) === typeRank(bound) && test(compareValues(value, bound)),
+  );
+}
+
+function matchesCondition(actual: unknown, condition: Condition): boolean {
+  for (const [op, operand] of Object.entries(condition)) {
+    const ok = (() => {
+      switch (op) {
+        case '$eq':
+          return matchesEquality(actual, operand);
+        case '$ne':
+          return !matchesEquality(actual, operand);
+        case '$gt':
+          return matchesRange(actual, (c) => c > 0, operand);
+        case '$gte':
+          return matchesRange(actual, (c) => c >= 0, operand);
+        case '$lt':
+          return matchesRange(actual, (c) => c < 0, operand);
+        case '$lte':
+          return matchesRange(actual, (c) => c <= 0, operand);
+        case '$in':
+          return (operand as unknown[]).some((v) => matchesEquality(actual, v));
+        case '$nin':
+          return !(operand as unknown[]).some((v) => matchesEquality(actual, v));
+        case '$exists':
+          return (actual !== undefined) === operand;
+        default:
+          throw new Error(`query operator ${op} is not supported by the memory store`);
+      }
+    })();
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export function matches(doc: unknown, filter: Filter): boolean {
+  for (const [key, expected] of Object.entries(filter)) {
+    if (key === '$or') {
+      if (!(expected as Filter[]).some((f) => matches(doc, f))) return false;
+    } else if (key === '$and') {
+      if (!(expected as Filter[]).every((f) => matches(doc, f))) return false;
+    } else if (isCondition(expected)) {
+      if (!matchesCondition(getPath(doc, key), expected)) return false;
+    } else if (!matchesEquality(getPath(doc, key), expected)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export function compareBy(sort: SortSpec): (a: unknown, b: unknown) => number {
+  const keys = Object.entries(sort);
+  return (a, b) => {
+    for (const [path, direction] of keys) {
+      const cmp = compareValues(getPath(a, path), getPath(b, path));
+      if (cmp !== 0) return cmp * direction;
+    }
+    return 0;
+  };
+}
+
+function eachValue(operand: unknown): unknown[] {
+  if (operand && typeof operand === 'object' && '$each' in (operand as Obj)) return (operand as { $each: unknown[] }).$each;
+  return [operand];
+}
+
+/** Applies an update to a copy of doc. `inserting` enables $setOnInsert. */
+export function applyUpdate<T>(doc: T, update: Update, inserting: boolean): T {
+  const next = structuredClone(doc) as Obj;
+  for (const [op, fields] of Object.entries(update)) {
+    if (op === '$setOnInsert' && !inserting) continue;
+    for (const [path, operand] of Object.entries(fields as Obj)) {
+      const current = getPath(next, path);
+      switch (op) {
+        case '$set':
+        case '$setOnInsert':
+          setPath(next, path, structuredClone(operand));
+          break;
+        case '$unset':
+          unsetPath(next, path);
+          break;
+        case '$inc':
+          setPath(next, path, ((current as number | undefined) ?? 0) + (operand as number));
+          break;
+        case '$max':
+          if (current === undefined || compareValues(operand, current) > 0) setPath(next, path, operand);
+          break;
+        case '$min':
+          if (current === undefined || compareValues(operand, current) < 0) setPath(next, path, operand);
+          break;
+        case '$push': {
+          const list = Array.isArray(current) ? [...current] : [];
+          list.push(...structuredClone(eachValue(operand)));
+          const slice = (operand as { $slice?: number } | null)?.$slice;
+          setPath(next, path, typeof slice === 'number' ? (slice < 0 ? list.slice(slice) : list.slice(0, slice)) : list);
+          break;
+        }
+        case '$addToSet': {
+          const list = Array.isArray(current) ? [...current] : [];
+          for (const value of eachValue(operand)) if (!list.some((v) => valuesEqual(v, value))) list.push(structuredClone(value));
+          setPath(next, path, list);
+          break;
+        }
+        case '$pull':
+          if (Array.isArray(current)) setPath(next, path, current.filter((v) => !matchesEquality(v, operand)));
+          break;
+        default:
+          throw new Error(`update operator ${op} is not supported by the memory store`);
+      }
+    }
+  }
+  return next as T;
+}
+
+/** The document an upsert starts from: the filter's plain equality fields. */
+export function seedFromFilter(filter: Filter): Obj {
+  const seed: Obj = {};
+  for (const [key, value] of Object.entries(filter)) {
+    if (key.startsWith('$')) continue;
+    if (isCondition(value)) {
+      if ('$eq' in value) setPath(seed, key, value.$eq);
+    } else setPath(seed, key, value);
+  }
+  return seed;
+}

@@ -1,0 +1,32 @@
+// A unit of work: store writes and the events they cause, committed together (see bus/outbox.ts).
+import type { EventBus } from './bus/bus.js';
+import type { EventName, EventOf } from './bus/events.js';
+import type { Outbox, OutboxRow } from './bus/outbox.js';
+import { unavailable } from './errors.js';
+import type { Store, TxScope } from './store/collection.js';
+
+export interface UnitOfWork extends TxScope {
+  /** Records an event to publish once the unit of work commits. */
+  emit<N extends EventName>(name: N, event: EventOf<N>): Promise<void>;
+}
+
+export type Transact = <R>(fn: (tx: UnitOfWork) => Promise<R>) => Promise<R>;
+
+export function createTransact(store: Store, outbox: Outbox, bus: EventBus): Transact {
+  return async (fn) => {
+    // Accept no work that cannot be handed on: with the broker down, callers get unavailable and retry later.
+    if (!bus.isReady()) throw unavailable('the event broker is unreachable; retry shortly');
+    let rows: OutboxRow[] = [];
+    const result = await store.transaction(async (tx) => {
+      rows = []; // MongoDB may run the function again after a transient conflict
+      return fn({
+        collection: (name) => tx.collection(name),
+        emit: async (name, event) => {
+          rows.push(await outbox.add(tx, name, event));
+        },
+      });
+    });
+    outbox.publishCommitted(rows);
+    return result;
+  };
+}
