@@ -1,9 +1,17 @@
 // How delivery states order and combine. Notification and status both apply these rules, so a timeline can only
 // move forward, and a notification's overall state means the same thing everywhere.
-import { DeliveryState as S } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { Channel, DeliveryState as S } from '../../gen/pulse/common/v1/delivery_pb.js';
 
 /** Terminal states: nothing follows them (a replay starts a new attempt). */
 export const TERMINAL: ReadonlySet<S> = new Set([S.READ, S.SUPPRESSED, S.EXPIRED, S.FAILED, S.DEAD_LETTERED, S.CANCELLED]);
+
+/**
+ * Whether a delivery can still change. Terminal states cannot; and Pulse tracks reading only in the in-app inbox,
+ * so on every other channel a delivery that was SENT or DELIVERED has nothing more coming either.
+ */
+export function isSettled(state: S, channel: Channel): boolean {
+  return TERMINAL.has(state) || (channel !== Channel.IN_APP && (state === S.SENT || state === S.DELIVERED));
+}
 
 /** Progress within one attempt. Every failure outcome ends an attempt, so it ranks after SENT/DELIVERED. */
 const RANK: Record<S, number> = {

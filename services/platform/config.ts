@@ -80,7 +80,7 @@ export class EnvReader {
       // reported below
     }
     // Never echo URLs: they may carry credentials.
-    this.problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
+    this.problems.push(`${name} must be a URL with scheme ${protocols.join(' or ')}`);
     return fallback;
   }
 

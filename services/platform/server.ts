@@ -37,6 +37,42 @@ export interface RpcServer {
   close(graceMs: number): Promise<void>;
 }
 
+/**
+ * connect-es percent-encodes grpc-message with encodeURIComponent, which also encodes ':', ';', ',' and friends;
+ * @grpc/grpc-js decodes with decodeURI, which leaves those encoded. The gRPC spec encodes only bytes outside
+ * 0x20-0x7E and '%', which every client decodes alike, so rewrite the header to that form.
+ */
+export function grpcMessageForSpec(value: string): string {
+  let text: string;
+  try {
+    text = decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function specEncodeGrpcMessage(res: NodeResponse): void {
+  const fix = (headers: unknown) => {
+    const h = headers as Record<string, unknown> | undefined;
+    if (h && typeof h['grpc-message'] === 'string') h['grpc-message'] = grpcMessageForSpec(h['grpc-message']);
+  };
+  const writeHead = res.writeHead.bind(res) as (status: number, headers?: unknown) => unknown;
+  res.writeHead = ((status: number, headers?: unknown) => {
+    fix(headers);
+    return writeHead(status, headers);
+  }) as typeof res.writeHead;
+  const addTrailers = res.addTrailers.bind(res) as (trailers: unknown) => void;
+  res.addTrailers = ((trailers: unknown) => {
+    fix(trailers);
+    addTrailers(trailers);
+  }) as typeof res.addTrailers;
+}
+
 /** Waits for the first bytes of a connection and says whether they are the HTTP/2 preface. */
 function sniff(socket: net.Socket, route: (isHttp2: boolean) => void): void {
   let buffered = Buffer.alloc(0);
@@ -86,6 +122,8 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     routes: options.routes,
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
+    // Strict JSON: a misspelt field or enum name is an error naming it, not a silently dropped value.
+    jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: shutdown.signal,
     fallback: plain,
   });
@@ -95,6 +133,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       active--;
       if (active === 0) drained?.();
     });
+    if (String(req.headers['content-type'] ?? '').startsWith('application/grpc')) specEncodeGrpcMessage(res);
     adapter(req, res);
   };
 

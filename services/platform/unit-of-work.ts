@@ -8,6 +8,8 @@ import type { Store, TxScope } from './store/collection.js';
 export interface UnitOfWork extends TxScope {
   /** Records an event to publish once the unit of work commits. */
   emit<N extends EventName>(name: N, event: EventOf<N>): Promise<void>;
+  /** Runs fn once the unit of work has committed (never if it fails): wake watchers, count metrics. */
+  afterCommit(fn: () => void): void;
 }
 
 export type Transact = <R>(fn: (tx: UnitOfWork) => Promise<R>) => Promise<R>;
@@ -17,16 +19,26 @@ export function createTransact(store: Store, outbox: Outbox, bus: EventBus): Tra
     // Accept no work that cannot be handed on: with the broker down, callers get unavailable and retry later.
     if (!bus.isReady()) throw unavailable('the event broker is unreachable; retry shortly');
     let rows: OutboxRow[] = [];
+    let hooks: Array<() => void> = [];
     const result = await store.transaction(async (tx) => {
       rows = []; // MongoDB may run the function again after a transient conflict
+      hooks = [];
       return fn({
         collection: (name) => tx.collection(name),
         emit: async (name, event) => {
           rows.push(await outbox.add(tx, name, event));
         },
+        afterCommit: (hook) => void hooks.push(hook),
       });
     });
     outbox.publishCommitted(rows);
+    for (const hook of hooks) {
+      try {
+        hook();
+      } catch {
+        // A hook only tells others about work that is already committed; its failure must not undo that.
+      }
+    }
     return result;
   };
 }

@@ -18,14 +18,17 @@ export const file_pulse_notification_v1_delivery_job: GenFile = /*@__PURE__*/
 
 /**
  * Internal: one delivery to hand to a channel provider. Travels on the priority lane of its priority
- * (routing key "notification.delivery.<priority>"); the delivery record in the store is the source of truth, the
- * job only says which delivery to work on.
+ * (routing key "notification.delivery.<priority>", queue "pulse.notification.delivery.<priority>"); the delivery
+ * record in the store is the source of truth, the job only says which delivery to work on. A job is emitted in the
+ * same unit of work that makes the delivery due (accept, scheduler release, replay), so none is ever lost; a
+ * delivery accepts only the job whose job_id it holds, so duplicated or stale jobs are harmless.
  *
  * @generated from message pulse.notification.v1.DeliveryJob
  */
 export type DeliveryJob = Message<"pulse.notification.v1.DeliveryJob"> & {
   /**
-   * The delivery to send.
+   * The delivery to send. For a LOW digest, one of the deliveries the job combines into one message; every
+   * delivery of the digest holds this job's job_id in the store.
    *
    * @generated from field: string delivery_id = 1;
    */
@@ -53,7 +56,7 @@ export type DeliveryJob = Message<"pulse.notification.v1.DeliveryJob"> & {
   priority: Priority;
 
   /**
-   * The attempt this job is for, from 1.
+   * The attempt this job is for, from 1. A wait for an open circuit breaker does not use up an attempt.
    *
    * @generated from field: int32 attempt = 5;
    */
@@ -67,7 +70,8 @@ export type DeliveryJob = Message<"pulse.notification.v1.DeliveryJob"> & {
   queuedAt?: Timestamp | undefined;
 
   /**
-   * Unique id of this job (the bus message id), so a redelivered job is recognised.
+   * Unique id of this job (the bus message id). The delivery records the id of the one job allowed to work on it,
+   * so a redelivered job is recognised and an outdated one is ignored.
    *
    * @generated from field: string job_id = 7;
    */

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/notification/v1/notification_service.proto.
  */
 export const file_pulse_notification_v1_notification_service: GenFile = /*@__PURE__*/
-  fileDesc("CjBwdWxzZS9ub3RpZmljYXRpb24vdjEvbm90aWZpY2F0aW9uX3NlcnZpY2UucHJvdG8SFXB1bHNlLm5vdGlmaWNhdGlvbi52MSKLAQoHQ29udGVudBINCgV0aXRsZRgBIAEoCRIMCgRib2R5GAIgASgJEjYKBGRhdGEYAyADKAsyKC5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudC5EYXRhRW50cnkaKwoJRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiigIKF1NlbmROb3RpZmljYXRpb25SZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRItCglyZWNpcGllbnQYAiABKAsyGi5wdWxzZS5jb21tb24udjEuUmVjaXBpZW50EhkKEW5vdGlmaWNhdGlvbl90eXBlGAMgASgJEisKCHByaW9yaXR5GAQgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5Ei8KB2NvbnRlbnQYBSABKAsyHi5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJoChhTZW5kTm90aWZpY2F0aW9uUmVzcG9uc2USOQoMbm90aWZpY2F0aW9uGAEgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAiABKAgiYQoYU2VuZE5vdGlmaWNhdGlvbnNSZXF1ZXN0EkUKDW5vdGlmaWNhdGlvbnMYASADKAsyLi5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlcXVlc3QioAEKFlNlbmROb3RpZmljYXRpb25SZXN1bHQSDQoFaW5kZXgYASABKAUSOQoMbm90aWZpY2F0aW9uGAIgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAyABKAgSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIlsKGVNlbmROb3RpZmljYXRpb25zUmVzcG9uc2USPgoHcmVzdWx0cxgBIAMoCzItLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uUmVzdWx0Iq8CCghEZWxpdmVyeRITCgtkZWxpdmVyeV9pZBgBIAEoCRIpCgdjaGFubmVsGAIgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSDwoHYWRkcmVzcxgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEi0KBXN0YXRlGAUgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSEAoIYXR0ZW1wdHMYBiABKAUSEAoIcHJvdmlkZXIYByABKAkSDgoGcmVhc29uGAggASgJEi4KCmRlbGl2ZXJfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIs4DCgxOb3RpZmljYXRpb24SFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRItCglyZWNpcGllbnQYAyABKAsyGi5wdWxzZS5jb21tb24udjEuUmVjaXBpZW50EhkKEW5vdGlmaWNhdGlvbl90eXBlGAQgASgJEisKCHByaW9yaXR5GAUgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5Ei8KB2NvbnRlbnQYBiABKAsyHi5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudBItCgVzdGF0ZRgHIAEoDjIeLnB1bHNlLmNvbW1vbi52MS5EZWxpdmVyeVN0YXRlEjMKCmRlbGl2ZXJpZXMYCCADKAsyHy5wdWxzZS5ub3RpZmljYXRpb24udjEuRGVsaXZlcnkSDgoGc291cmNlGAkgASgJEhAKCGNhdXNlX2lkGAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlgKFkdldE5vdGlmaWNhdGlvblJlcXVlc3QSGQoPbm90aWZpY2F0aW9uX2lkGAEgASgJSAASGQoPaWRlbXBvdGVuY3lfa2V5GAIgASgJSABCCAoGbG9va3VwIlQKF0dldE5vdGlmaWNhdGlvblJlc3BvbnNlEjkKDG5vdGlmaWNhdGlvbhgBIAEoCzIjLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb24iRAoZQ2FuY2VsTm90aWZpY2F0aW9uUmVxdWVzdBIXCg9ub3RpZmljYXRpb25faWQYASABKAkSDgoGcmVhc29uGAIgASgJInAKGkNhbmNlbE5vdGlmaWNhdGlvblJlc3BvbnNlEjkKDG5vdGlmaWNhdGlvbhgBIAEoCzIjLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb24SFwoPY2FuY2VsbGVkX2NvdW50GAIgASgFIrwBChBEZWFkTGV0dGVyRmlsdGVyEikKB2NoYW5uZWwYASABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIOCgZyZWFzb24YAiABKAkSKQoFc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9kZWFkX2xldHRlcl9pZHMYBSADKAkirAIKCkRlYWRMZXR0ZXISFgoOZGVhZF9sZXR0ZXJfaWQYASABKAkSFwoPbm90aWZpY2F0aW9uX2lkGAIgASgJEhMKC2RlbGl2ZXJ5X2lkGAMgASgJEikKB2NoYW5uZWwYBCABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIrCghwcmlvcml0eRgFIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5Qcmlvcml0eRIOCgZyZWFzb24YBiABKAkSEAoIYXR0ZW1wdHMYByABKAUSLQoJZmFpbGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXBsYXllZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAikgEKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSNwoGZmlsdGVyGAEgASgLMicucHVsc2Uubm90aWZpY2F0aW9uLnYxLkRlYWRMZXR0ZXJGaWx0ZXISGAoQaW5jbHVkZV9yZXBsYXllZBgCIAEoCBIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJrChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRI3CgxkZWFkX2xldHRlcnMYASADKAsyIS5wdWxzZS5ub3RpZmljYXRpb24udjEuRGVhZExldHRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiewoYUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0EjcKBmZpbHRlchgBIAEoCzInLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5EZWFkTGV0dGVyRmlsdGVyEg0KBWxpbWl0GAIgASgFEhcKD3JhdGVfcGVyX3NlY29uZBgDIAEoBSJJChlSZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlEhYKDnJlcGxheWVkX2NvdW50GAEgASgFEhQKDGRlbGl2ZXJ5X2lkcxgCIAMoCTLZBQoTTm90aWZpY2F0aW9uU2VydmljZRJzChBTZW5kTm90aWZpY2F0aW9uEi4ucHVsc2Uubm90aWZpY2F0aW9uLnYxLlNlbmROb3RpZmljYXRpb25SZXF1ZXN0Gi8ucHVsc2Uubm90aWZpY2F0aW9uLnYxLlNlbmROb3RpZmljYXRpb25SZXNwb25zZRJ2ChFTZW5kTm90aWZpY2F0aW9ucxIvLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uc1JlcXVlc3QaMC5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvbnNSZXNwb25zZRJwCg9HZXROb3RpZmljYXRpb24SLS5wdWxzZS5ub3RpZmljYXRpb24udjEuR2V0Tm90aWZpY2F0aW9uUmVxdWVzdBouLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5HZXROb3RpZmljYXRpb25SZXNwb25zZRJ5ChJDYW5jZWxOb3RpZmljYXRpb24SMC5wdWxzZS5ub3RpZmljYXRpb24udjEuQ2FuY2VsTm90aWZpY2F0aW9uUmVxdWVzdBoxLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5DYW5jZWxOb3RpZmljYXRpb25SZXNwb25zZRJwCg9MaXN0RGVhZExldHRlcnMSLS5wdWxzZS5ub3RpZmljYXRpb24udjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBouLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZRJ2ChFSZXBsYXlEZWFkTGV0dGVycxIvLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5SZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QaMC5wdWxzZS5ub3RpZmljYXRpb24udjEuUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_pulse_common_v1_delivery]);
+  fileDesc("CjBwdWxzZS9ub3RpZmljYXRpb24vdjEvbm90aWZpY2F0aW9uX3NlcnZpY2UucHJvdG8SFXB1bHNlLm5vdGlmaWNhdGlvbi52MSKLAQoHQ29udGVudBINCgV0aXRsZRgBIAEoCRIMCgRib2R5GAIgASgJEjYKBGRhdGEYAyADKAsyKC5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudC5EYXRhRW50cnkaKwoJRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiigIKF1NlbmROb3RpZmljYXRpb25SZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRItCglyZWNpcGllbnQYAiABKAsyGi5wdWxzZS5jb21tb24udjEuUmVjaXBpZW50EhkKEW5vdGlmaWNhdGlvbl90eXBlGAMgASgJEisKCHByaW9yaXR5GAQgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5Ei8KB2NvbnRlbnQYBSABKAsyHi5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJoChhTZW5kTm90aWZpY2F0aW9uUmVzcG9uc2USOQoMbm90aWZpY2F0aW9uGAEgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAiABKAgiYQoYU2VuZE5vdGlmaWNhdGlvbnNSZXF1ZXN0EkUKDW5vdGlmaWNhdGlvbnMYASADKAsyLi5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlcXVlc3QioAEKFlNlbmROb3RpZmljYXRpb25SZXN1bHQSDQoFaW5kZXgYASABKAUSOQoMbm90aWZpY2F0aW9uGAIgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAyABKAgSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIqQBChlTZW5kTm90aWZpY2F0aW9uc1Jlc3BvbnNlEj4KB3Jlc3VsdHMYASADKAsyLS5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlc3VsdBIWCg5hY2NlcHRlZF9jb3VudBgCIAEoBRIXCg9kdXBsaWNhdGVfY291bnQYAyABKAUSFgoOcmVqZWN0ZWRfY291bnQYBCABKAUi4QIKCERlbGl2ZXJ5EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEikKB2NoYW5uZWwYAiABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIPCgdhZGRyZXNzGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSLQoFc3RhdGUYBSABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIQCghhdHRlbXB0cxgGIAEoBRIQCghwcm92aWRlchgHIAEoCRIOCgZyZWFzb24YCCABKAkSLgoKZGVsaXZlcl9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcHJvdmlkZXJfbWVzc2FnZV9pZBgLIAEoCRITCgtkaWdlc3Rfc2l6ZRgMIAEoBSLOAwoMTm90aWZpY2F0aW9uEhcKD25vdGlmaWNhdGlvbl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSLQoJcmVjaXBpZW50GAMgASgLMhoucHVsc2UuY29tbW9uLnYxLlJlY2lwaWVudBIZChFub3RpZmljYXRpb25fdHlwZRgEIAEoCRIrCghwcmlvcml0eRgFIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5Qcmlvcml0eRIvCgdjb250ZW50GAYgASgLMh4ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkNvbnRlbnQSLQoFc3RhdGUYByABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIzCgpkZWxpdmVyaWVzGAggAygLMh8ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkRlbGl2ZXJ5Eg4KBnNvdXJjZRgJIAEoCRIQCghjYXVzZV9pZBgKIAEoCRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJYChZHZXROb3RpZmljYXRpb25SZXF1ZXN0EhkKD25vdGlmaWNhdGlvbl9pZBgBIAEoCUgAEhkKD2lkZW1wb3RlbmN5X2tleRgCIAEoCUgAQggKBmxvb2t1cCJUChdHZXROb3RpZmljYXRpb25SZXNwb25zZRI5Cgxub3RpZmljYXRpb24YASABKAsyIy5wdWxzZS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uIkQKGUNhbmNlbE5vdGlmaWNhdGlvblJlcXVlc3QSFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJwChpDYW5jZWxOb3RpZmljYXRpb25SZXNwb25zZRI5Cgxub3RpZmljYXRpb24YASABKAsyIy5wdWxzZS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uEhcKD2NhbmNlbGxlZF9jb3VudBgCIAEoBSK8AQoQRGVhZExldHRlckZpbHRlchIpCgdjaGFubmVsGAEgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSDgoGcmVhc29uGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPZGVhZF9sZXR0ZXJfaWRzGAUgAygJIr4CCgpEZWFkTGV0dGVyEhYKDmRlYWRfbGV0dGVyX2lkGAEgASgJEhcKD25vdGlmaWNhdGlvbl9pZBgCIAEoCRITCgtkZWxpdmVyeV9pZBgDIAEoCRIpCgdjaGFubmVsGAQgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYBSABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDgoGcmVhc29uGAYgASgJEhAKCGF0dGVtcHRzGAcgASgFEi0KCWZhaWxlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVwbGF5ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByb3ZpZGVyGAogASgJIpIBChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EjcKBmZpbHRlchgBIAEoCzInLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5EZWFkTGV0dGVyRmlsdGVyEhgKEGluY2x1ZGVfcmVwbGF5ZWQYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiawoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USNwoMZGVhZF9sZXR0ZXJzGAEgAygLMiEucHVsc2Uubm90aWZpY2F0aW9uLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInsKGFJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBI3CgZmaWx0ZXIYASABKAsyJy5wdWxzZS5ub3RpZmljYXRpb24udjEuRGVhZExldHRlckZpbHRlchINCgVsaW1pdBgCIAEoBRIXCg9yYXRlX3Blcl9zZWNvbmQYAyABKAUiSQoZUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZRIWCg5yZXBsYXllZF9jb3VudBgBIAEoBRIUCgxkZWxpdmVyeV9pZHMYAiADKAky2QUKE05vdGlmaWNhdGlvblNlcnZpY2UScwoQU2VuZE5vdGlmaWNhdGlvbhIuLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uUmVxdWVzdBovLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uUmVzcG9uc2USdgoRU2VuZE5vdGlmaWNhdGlvbnMSLy5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvbnNSZXF1ZXN0GjAucHVsc2Uubm90aWZpY2F0aW9uLnYxLlNlbmROb3RpZmljYXRpb25zUmVzcG9uc2UScAoPR2V0Tm90aWZpY2F0aW9uEi0ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkdldE5vdGlmaWNhdGlvblJlcXVlc3QaLi5wdWxzZS5ub3RpZmljYXRpb24udjEuR2V0Tm90aWZpY2F0aW9uUmVzcG9uc2USeQoSQ2FuY2VsTm90aWZpY2F0aW9uEjAucHVsc2Uubm90aWZpY2F0aW9uLnYxLkNhbmNlbE5vdGlmaWNhdGlvblJlcXVlc3QaMS5wdWxzZS5ub3RpZmljYXRpb24udjEuQ2FuY2VsTm90aWZpY2F0aW9uUmVzcG9uc2UScAoPTGlzdERlYWRMZXR0ZXJzEi0ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaLi5wdWxzZS5ub3RpZmljYXRpb24udjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USdgoRUmVwbGF5RGVhZExldHRlcnMSLy5wdWxzZS5ub3RpZmljYXRpb24udjEuUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0GjAucHVsc2Uubm90aWZpY2F0aW9uLnYxLlJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_pulse_common_v1_delivery]);
 
 /**
  * What a notification says.
@@ -63,8 +63,8 @@ export const ContentSchema: GenMessage<Content> = /*@__PURE__*/
  */
 export type SendNotificationRequest = Message<"pulse.notification.v1.SendNotificationRequest"> & {
   /**
-   * The caller's key for this notification (1-256 characters). Required. Keys are global: prefix them with the
-   * client's name. Keys used by Pulse itself start with "review/" and "assistance/".
+   * The caller's key for this notification (1-256 printable ASCII characters, no spaces). Required. Keys are
+   * global: prefix them with the client's name. Keys used by Pulse itself start with "review/" and "assistance/".
    *
    * @generated from field: string idempotency_key = 1;
    */
@@ -100,7 +100,8 @@ export type SendNotificationRequest = Message<"pulse.notification.v1.SendNotific
   content?: Content | undefined;
 
   /**
-   * When set, deliveries not sent by then are dropped with DELIVERY_STATE_EXPIRED. Must be in the future.
+   * When set, deliveries not handed to a provider by then are dropped with DELIVERY_STATE_EXPIRED. Must be in the
+   * future.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 6;
    */
@@ -224,6 +225,27 @@ export type SendNotificationsResponse = Message<"pulse.notification.v1.SendNotif
    * @generated from field: repeated pulse.notification.v1.SendNotificationResult results = 1;
    */
   results: SendNotificationResult[];
+
+  /**
+   * Items accepted as new notifications.
+   *
+   * @generated from field: int32 accepted_count = 2;
+   */
+  acceptedCount: number;
+
+  /**
+   * Items whose idempotency key was already used with the same request.
+   *
+   * @generated from field: int32 duplicate_count = 3;
+   */
+  duplicateCount: number;
+
+  /**
+   * Items rejected (error_code set).
+   *
+   * @generated from field: int32 rejected_count = 4;
+   */
+  rejectedCount: number;
 };
 
 /**
@@ -289,14 +311,15 @@ export type Delivery = Message<"pulse.notification.v1.Delivery"> & {
   provider: string;
 
   /**
-   * Why the delivery is in its state, for DEFERRED, SUPPRESSED, FAILED, DEAD_LETTERED, EXPIRED, CANCELLED.
+   * Why the delivery is in its state, for DEFERRED ("quiet hours", "digest window", "retry: ...", "circuit open",
+   * "replay"), SUPPRESSED, FAILED, DEAD_LETTERED, EXPIRED, CANCELLED. Never contains addresses or message text.
    *
    * @generated from field: string reason = 8;
    */
   reason: string;
 
   /**
-   * When it is due (later than now while DEFERRED).
+   * When it is due, while DEFERRED and waiting in the store; unset once it is queued on its lane.
    *
    * @generated from field: google.protobuf.Timestamp deliver_at = 9;
    */
@@ -308,6 +331,21 @@ export type Delivery = Message<"pulse.notification.v1.Delivery"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 10;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * The provider's id of the sent message (SMTP Message-ID, Slack ts, Twilio SID), once sent.
+   *
+   * @generated from field: string provider_message_id = 11;
+   */
+  providerMessageId: string;
+
+  /**
+   * When the delivery went out as part of a LOW-priority digest: how many notifications that one message
+   * combined. 0 otherwise.
+   *
+   * @generated from field: int32 digest_size = 12;
+   */
+  digestSize: number;
 };
 
 /**
@@ -620,7 +658,8 @@ export type DeadLetter = Message<"pulse.notification.v1.DeadLetter"> & {
   priority: Priority;
 
   /**
-   * Why the last attempt failed.
+   * Why the last attempt failed: the provider's classified reason, "outcome unknown" when a send may or may not
+   * have happened, or the attempts used up. Never contains addresses or message text.
    *
    * @generated from field: string reason = 6;
    */
@@ -646,6 +685,13 @@ export type DeadLetter = Message<"pulse.notification.v1.DeadLetter"> & {
    * @generated from field: google.protobuf.Timestamp replayed_at = 9;
    */
   replayedAt?: Timestamp | undefined;
+
+  /**
+   * The provider of the last attempt ("smtp", "slack", "twilio", "console", ...).
+   *
+   * @generated from field: string provider = 10;
+   */
+  provider: string;
 };
 
 /**
@@ -732,7 +778,7 @@ export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> 
  */
 export type ReplayDeadLettersRequest = Message<"pulse.notification.v1.ReplayDeadLettersRequest"> & {
   /**
-   * Which ones. Already replayed dead letters are skipped.
+   * Which ones. Already replayed dead letters are skipped; the oldest matching ones are replayed first.
    *
    * @generated from field: pulse.notification.v1.DeadLetterFilter filter = 1;
    */
@@ -767,14 +813,14 @@ export const ReplayDeadLettersRequestSchema: GenMessage<ReplayDeadLettersRequest
  */
 export type ReplayDeadLettersResponse = Message<"pulse.notification.v1.ReplayDeadLettersResponse"> & {
   /**
-   * How many dead letters were sent again.
+   * How many dead letters were scheduled to be sent again.
    *
    * @generated from field: int32 replayed_count = 1;
    */
   replayedCount: number;
 
   /**
-   * The deliveries sent again (their notification ids are unchanged).
+   * The deliveries scheduled again (their notification ids are unchanged).
    *
    * @generated from field: repeated string delivery_ids = 2;
    */
@@ -798,7 +844,10 @@ export const NotificationService: GenService<{
    * Accepts one notification and plans its deliveries. Idempotent by idempotency_key: the same key with the same
    * request returns the first notification with duplicate = true; the same key with a different request is
    * already_exists. Errors: invalid_argument naming the field; not_found for a topic with no route;
-   * resource_exhausted when a rate limit is hit (the message says when to retry).
+   * resource_exhausted when a rate limit (per caller, per recipient user, per channel or global) is hit: the
+   * message says when to retry and the "retry-after" response header gives the seconds; unavailable when the
+   * preference service cannot be reached (nothing was stored: retry with the same key). Limits are enforced per
+   * replica of the notification service.
    *
    * @generated from rpc pulse.notification.v1.NotificationService.SendNotification
    */
@@ -808,7 +857,8 @@ export const NotificationService: GenService<{
     output: typeof SendNotificationResponseSchema;
   },
   /**
-   * Accepts up to 500 notifications. Each item succeeds or fails on its own; one result per item, in order.
+   * Accepts up to 500 notifications. Each item succeeds or fails on its own (with the errors of SendNotification);
+   * one result per item, in order.
    *
    * @generated from rpc pulse.notification.v1.NotificationService.SendNotifications
    */
@@ -828,7 +878,8 @@ export const NotificationService: GenService<{
     output: typeof GetNotificationResponseSchema;
   },
   /**
-   * Cancels the deliveries not yet sent. failed_precondition when nothing is left to cancel.
+   * Cancels the deliveries not yet handed to a provider (ACCEPTED or DEFERRED). failed_precondition when nothing is
+   * left to cancel; not_found for an unknown notification.
    *
    * @generated from rpc pulse.notification.v1.NotificationService.CancelNotification
    */
@@ -848,7 +899,9 @@ export const NotificationService: GenService<{
     output: typeof ListDeadLettersResponseSchema;
   },
   /**
-   * Sends matching dead letters again at a bounded rate. Replayed deliveries keep their notification ids.
+   * Sends matching dead letters again at a bounded rate. Replayed deliveries keep their notification and delivery
+   * ids and continue with a new attempt and a fresh retry budget. The call returns at once; the deliveries are
+   * released to their lanes by the scheduler, at most rate_per_second of them per second.
    *
    * @generated from rpc pulse.notification.v1.NotificationService.ReplayDeadLetters
    */

@@ -58,6 +58,10 @@ export const ContactsSchema: GenMessage<Contacts> = /*@__PURE__*/
 /**
  * A daily window, in the user's local time, when only CRITICAL notifications (if allowed) are delivered.
  * start == end means no quiet hours. The window may cross midnight ("22:00" - "07:00").
+ * Whether a moment is quiet depends on the local wall clock only. Around daylight-saving changes: a window ends
+ * at the first moment the local clock shows its end or jumps past it, so an end inside the skipped hour of a
+ * spring-forward night is the moment the clocks jump, and an end inside the repeated hour of a fall-back night
+ * is its first occurrence still ahead.
  *
  * @generated from message pulse.preference.v1.QuietHours
  */
@@ -85,20 +89,22 @@ export const QuietHoursSchema: GenMessage<QuietHours> = /*@__PURE__*/
   messageDesc(file_pulse_preference_v1_preference_service, 1);
 
 /**
- * Quiet hours that apply to one channel only, instead of the user's general quiet hours.
+ * Quiet hours that apply to one channel only, instead of the user's general quiet hours. A window with
+ * start == end means "no quiet hours on this channel" even when general ones are set. This is also the only way
+ * to give CHANNEL_IN_APP quiet hours: the general window does not apply to it.
  *
  * @generated from message pulse.preference.v1.ChannelQuietHours
  */
 export type ChannelQuietHours = Message<"pulse.preference.v1.ChannelQuietHours"> & {
   /**
-   * The channel.
+   * The channel (each at most once).
    *
    * @generated from field: pulse.common.v1.Channel channel = 1;
    */
   channel: Channel;
 
   /**
-   * Its window.
+   * Its window. Required.
    *
    * @generated from field: pulse.preference.v1.QuietHours quiet_hours = 2;
    */
@@ -126,7 +132,8 @@ export type TypeChannels = Message<"pulse.preference.v1.TypeChannels"> & {
   notificationType: string;
 
   /**
-   * Channels to deliver it on. Empty means none: the type is effectively muted.
+   * Channels to deliver it on, each at most once. Empty means none: the type is muted, and ResolveDelivery
+   * returns no plan for it.
    *
    * @generated from field: repeated pulse.common.v1.Channel channels = 2;
    */
@@ -161,14 +168,17 @@ export type Preferences = Message<"pulse.preference.v1.Preferences"> & {
   contacts?: Contacts | undefined;
 
   /**
-   * IANA time zone, e.g. "Europe/Paris". Quiet hours are in this zone. Default "UTC".
+   * IANA time zone, e.g. "Europe/Paris". Quiet hours are in this zone. Default "UTC". Accepted in any letter
+   * case and stored as spelled canonically; UTC offsets ("+02:00") are rejected, as they have no
+   * daylight-saving rules.
    *
    * @generated from field: string time_zone = 3;
    */
   timeZone: string;
 
   /**
-   * General quiet hours. Unset: none.
+   * General quiet hours, for every channel except CHANNEL_IN_APP (an inbox item wakes nobody) and the channels
+   * with their own channel_quiet_hours. Unset: none.
    *
    * @generated from field: pulse.preference.v1.QuietHours quiet_hours = 4;
    */
@@ -182,21 +192,22 @@ export type Preferences = Message<"pulse.preference.v1.Preferences"> & {
   channelQuietHours: ChannelQuietHours[];
 
   /**
-   * Channels for notification types without their own entry. Default [CHANNEL_IN_APP].
+   * Channels for notification types without their own entry, each at most once. Default [CHANNEL_IN_APP];
+   * setting it empty restores that default.
    *
    * @generated from field: repeated pulse.common.v1.Channel default_channels = 6;
    */
   defaultChannels: Channel[];
 
   /**
-   * Channels per notification type.
+   * Channels per notification type (each type at most once, up to 100 types).
    *
    * @generated from field: repeated pulse.preference.v1.TypeChannels type_channels = 7;
    */
   typeChannels: TypeChannels[];
 
   /**
-   * Notification types the user opted out of.
+   * Notification types the user opted out of (each at most once, up to 100).
    *
    * @generated from field: repeated string opted_out_types = 8;
    */
@@ -294,14 +305,20 @@ export type UpdatePreferencesRequest = Message<"pulse.preference.v1.UpdatePrefer
   preferences?: Preferences | undefined;
 
   /**
-   * Fields to change, e.g. "contacts.email,time_zone,quiet_hours". Required.
+   * Fields to change. Required. Paths: contacts, contacts.email, contacts.phone, contacts.slack_user_id,
+   * time_zone, quiet_hours, channel_quiet_hours, default_channels, type_channels, opted_out_types, opted_out,
+   * critical_overrides_quiet_hours. In Connect JSON a FieldMask is a string of lowerCamelCase paths, e.g.
+   * "contacts.email,timeZone,quietHours". A named field left empty is reset to its default; user_id, version and
+   * updated_at are output only, and naming them (or an unknown path) is invalid_argument on update_mask.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
 
   /**
-   * When set (> 0), the update applies only if the stored version equals it; otherwise aborted.
+   * When set (> 0), the update applies only if the stored version equals it; otherwise aborted (read the
+   * preferences again and retry). Of two updates made with the same expected_version, exactly one succeeds.
+   * 0: apply to whatever is stored.
    *
    * @generated from field: int64 expected_version = 3;
    */
@@ -357,8 +374,9 @@ export type TopicRoute = Message<"pulse.preference.v1.TopicRoute"> & {
   channel: Channel;
 
   /**
-   * The address on that channel: email address, Slack channel ("#sales") or id, E.164 phone, or user id for
-   * in-app (1-256 characters).
+   * The address on that channel: an email address (EMAIL), a Slack channel ("#sales"), channel id ("C0123ABCD")
+   * or member id ("U0123ABCD") (SLACK), an E.164 phone number (SMS), or a user id (IN_APP: 1-128 printable
+   * characters, no spaces). At most 256 characters.
    *
    * @generated from field: string target = 3;
    */
@@ -540,7 +558,8 @@ export type DeliveryPlan = Message<"pulse.preference.v1.DeliveryPlan"> & {
   channel: Channel;
 
   /**
-   * The address on the channel (empty when suppressed for lack of one). Personal data: never logged.
+   * The address on the channel: the user's contact, the route's target, or the user id for in-app (empty when
+   * suppressed for lack of one). Personal data: never logged.
    *
    * @generated from field: string address = 2;
    */
@@ -561,7 +580,8 @@ export type DeliveryPlan = Message<"pulse.preference.v1.DeliveryPlan"> & {
   decision: DeliveryDecision;
 
   /**
-   * When to deliver: now, or the end of quiet hours in the user's zone.
+   * When to deliver: `at` of the request for DELIVER_NOW, the end of quiet hours in the user's zone for DEFER;
+   * unset for SUPPRESS.
    *
    * @generated from field: google.protobuf.Timestamp deliver_at = 5;
    */
@@ -617,7 +637,8 @@ export type ResolveDeliveryRequest = Message<"pulse.preference.v1.ResolveDeliver
   at?: Timestamp | undefined;
 
   /**
-   * For topic recipients: which routes to use. Default primary.
+   * For topic recipients: which routes to use. Default primary. ESCALATION uses the topic's primary routes when
+   * it has no escalation route.
    *
    * @generated from field: pulse.preference.v1.RouteKind route_kind = 5;
    */
@@ -638,7 +659,8 @@ export const ResolveDeliveryRequestSchema: GenMessage<ResolveDeliveryRequest> = 
  */
 export type ResolveDeliveryResponse = Message<"pulse.preference.v1.ResolveDeliveryResponse"> & {
   /**
-   * One plan per channel and address, suppressed ones included.
+   * One plan per channel and address, suppressed ones included. For a user, in the order of their channels for
+   * the type (empty when they muted the type); for a topic, by channel then target.
    *
    * @generated from field: repeated pulse.preference.v1.DeliveryPlan plans = 1;
    */
@@ -787,7 +809,9 @@ export const PreferenceService: GenService<{
   },
   /**
    * Changes the fields named in update_mask. Invalid values (time zone, phone, email, channel, quiet hours) are
-   * invalid_argument naming the field; a stale expected_version is aborted.
+   * invalid_argument naming the field (e.g. "preferences.time_zone"), and nothing is written; a stale
+   * expected_version is aborted. Every successful update adds exactly 1 to the version and emits
+   * preference.changed.
    *
    * @generated from rpc pulse.preference.v1.PreferenceService.UpdatePreferences
    */
@@ -798,7 +822,7 @@ export const PreferenceService: GenService<{
   },
   /**
    * Adds a route to a topic, or updates it when the topic already has a route for that channel, target and kind.
-   * New topics and channels are data: no code change, no restart.
+   * New topics and channels are data: no code change, no restart. A new route emits preference.changed.
    *
    * @generated from rpc pulse.preference.v1.PreferenceService.UpsertTopicRoute
    */
@@ -829,7 +853,14 @@ export const PreferenceService: GenService<{
   },
   /**
    * Decides, for one notification, which channels to use, the address on each, and when to deliver (now, later
-   * because of quiet hours) or why not (opted out, no contact). A topic with no route is not_found.
+   * because of quiet hours) or why not (opted out, no contact). A topic with no route (of the kind asked for,
+   * after the escalation fallback) is not_found, naming the topic and the known topics.
+   *
+   * For a user, per channel of the notification type (or the default channels), the first rule that applies:
+   * opted out of everything -> SUPPRESS OPTED_OUT (CRITICAL too); opted out of the type -> SUPPRESS
+   * OPTED_OUT_TYPE; no address for the channel -> SUPPRESS NO_CONTACT (in-app needs none); inside the channel's
+   * quiet hours -> DEFER to their end, unless the notification is CRITICAL and critical_overrides_quiet_hours is
+   * not false; otherwise DELIVER_NOW. For a topic, every route of the kind is DELIVER_NOW.
    *
    * @generated from rpc pulse.preference.v1.PreferenceService.ResolveDelivery
    */

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/review/v1/review_service.proto.
  */
 export const file_pulse_review_v1_review_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRwdWxzZS9yZXZpZXcvdjEvcmV2aWV3X3NlcnZpY2UucHJvdG8SD3B1bHNlLnJldmlldy52MSKXAQoNUmV2aWV3UmVhc29ucxIUCgxsb3dlc3Rfc2NvcmUYASABKAESFwoPc2NvcmVfdGhyZXNob2xkGAIgASgBEjIKB3NpZ25hbHMYAyADKA4yIS5wdWxzZS5jb21tb24udjEuRXNjYWxhdGlvblNpZ25hbBISCgp0cmVuZF9kcm9wGAQgASgBEg8KB3N1bW1hcnkYBSABKAkiuQEKEFJldmlld1RyYW5zaXRpb24SMAoKZnJvbV9zdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIuCgh0b19zdGF0ZRgCIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRINCgVhY3RvchgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgFIAEoCSLtAwoKUmV2aWV3Q2FzZRIRCglyZXZpZXdfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhMKC2N1c3RvbWVyX2lkGAMgASgJEhAKCGFnZW50X2lkGAQgASgJEisKBXN0YXRlGAUgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEisKCHNldmVyaXR5GAYgASgOMhkucHVsc2UuY29tbW9uLnYxLlNldmVyaXR5Ei8KB3JlYXNvbnMYByABKAsyHi5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UmVhc29ucxITCgttZXNzYWdlX2lkcxgIIAMoCRIQCghhc3NpZ25lZRgJIAEoCRIyCgdoaXN0b3J5GAogAygLMiEucHVsc2UucmV2aWV3LnYxLlJldmlld1RyYW5zaXRpb24SLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2xhX2R1ZV9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmVtaW5kZXJfY291bnQYDiABKAUipwEKEkxpc3RSZXZpZXdzUmVxdWVzdBIrCgVzdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIrCghzZXZlcml0eRgCIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5TZXZlcml0eRIQCghhc3NpZ25lZRgDIAEoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJcChNMaXN0UmV2aWV3c1Jlc3BvbnNlEiwKB3Jldmlld3MYASADKAsyGy5wdWxzZS5yZXZpZXcudjEuUmV2aWV3Q2FzZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoQR2V0UmV2aWV3UmVxdWVzdBIRCglyZXZpZXdfaWQYASABKAkiQAoRR2V0UmV2aWV3UmVzcG9uc2USKwoGcmV2aWV3GAEgASgLMhsucHVsc2UucmV2aWV3LnYxLlJldmlld0Nhc2UiOQoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCSJCChNDbGFpbVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlIngKFFJlc29sdmVSZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEgwKBG5vdGUYBCABKAkiRAoVUmVzb2x2ZVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlImMKB1NsYVJ1bGUSKwoIc2V2ZXJpdHkYASABKA4yGS5wdWxzZS5jb21tb24udjEuU2V2ZXJpdHkSKwoIb3Blbl9mb3IYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24imQIKDFJldmlld1BvbGljeRIXCg9zY29yZV90aHJlc2hvbGQYASABKAESNwoMY2FzZV9zaWduYWxzGAIgAygOMiEucHVsc2UuY29tbW9uLnYxLkVzY2FsYXRpb25TaWduYWwSEgoKdHJlbmRfZHJvcBgDIAEoARIrCghjb29sZG93bhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgRzbGFzGAUgAygLMhgucHVsc2UucmV2aWV3LnYxLlNsYVJ1bGUSDQoFdG9waWMYBiABKAkSDwoHdmVyc2lvbhgHIAEoAxIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIYChZHZXRSZXZpZXdQb2xpY3lSZXF1ZXN0IkgKF0dldFJldmlld1BvbGljeVJlc3BvbnNlEi0KBnBvbGljeRgBIAEoCzIdLnB1bHNlLnJldmlldy52MS5SZXZpZXdQb2xpY3kiewoZVXBkYXRlUmV2aWV3UG9saWN5UmVxdWVzdBItCgZwb2xpY3kYASABKAsyHS5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UG9saWN5Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJLChpVcGRhdGVSZXZpZXdQb2xpY3lSZXNwb25zZRItCgZwb2xpY3kYASABKAsyHS5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UG9saWN5MswECg1SZXZpZXdTZXJ2aWNlElgKC0xpc3RSZXZpZXdzEiMucHVsc2UucmV2aWV3LnYxLkxpc3RSZXZpZXdzUmVxdWVzdBokLnB1bHNlLnJldmlldy52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlElIKCUdldFJldmlldxIhLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdSZXF1ZXN0GiIucHVsc2UucmV2aWV3LnYxLkdldFJldmlld1Jlc3BvbnNlElgKC0NsYWltUmV2aWV3EiMucHVsc2UucmV2aWV3LnYxLkNsYWltUmV2aWV3UmVxdWVzdBokLnB1bHNlLnJldmlldy52MS5DbGFpbVJldmlld1Jlc3BvbnNlEl4KDVJlc29sdmVSZXZpZXcSJS5wdWxzZS5yZXZpZXcudjEuUmVzb2x2ZVJldmlld1JlcXVlc3QaJi5wdWxzZS5yZXZpZXcudjEuUmVzb2x2ZVJldmlld1Jlc3BvbnNlEmQKD0dldFJldmlld1BvbGljeRInLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdQb2xpY3lSZXF1ZXN0GigucHVsc2UucmV2aWV3LnYxLkdldFJldmlld1BvbGljeVJlc3BvbnNlEm0KElVwZGF0ZVJldmlld1BvbGljeRIqLnB1bHNlLnJldmlldy52MS5VcGRhdGVSZXZpZXdQb2xpY3lSZXF1ZXN0GisucHVsc2UucmV2aWV3LnYxLlVwZGF0ZVJldmlld1BvbGljeVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_pulse_common_v1_conversation, file_pulse_common_v1_review]);
+  fileDesc("CiRwdWxzZS9yZXZpZXcvdjEvcmV2aWV3X3NlcnZpY2UucHJvdG8SD3B1bHNlLnJldmlldy52MSK1AQoNUmV2aWV3UmVhc29ucxIUCgxsb3dlc3Rfc2NvcmUYASABKAESFwoPc2NvcmVfdGhyZXNob2xkGAIgASgBEjIKB3NpZ25hbHMYAyADKA4yIS5wdWxzZS5jb21tb24udjEuRXNjYWxhdGlvblNpZ25hbBISCgp0cmVuZF9kcm9wGAQgASgBEg8KB3N1bW1hcnkYBSABKAkSHAoUdHJlbmRfZHJvcF90aHJlc2hvbGQYBiABKAEiuQEKEFJldmlld1RyYW5zaXRpb24SMAoKZnJvbV9zdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIuCgh0b19zdGF0ZRgCIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRINCgVhY3RvchgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgFIAEoCSL8AwoKUmV2aWV3Q2FzZRIRCglyZXZpZXdfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhMKC2N1c3RvbWVyX2lkGAMgASgJEhAKCGFnZW50X2lkGAQgASgJEisKBXN0YXRlGAUgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEisKCHNldmVyaXR5GAYgASgOMhkucHVsc2UuY29tbW9uLnYxLlNldmVyaXR5Ei8KB3JlYXNvbnMYByABKAsyHi5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UmVhc29ucxITCgttZXNzYWdlX2lkcxgIIAMoCRIQCghhc3NpZ25lZRgJIAEoCRIyCgdoaXN0b3J5GAogAygLMiEucHVsc2UucmV2aWV3LnYxLlJldmlld1RyYW5zaXRpb24SLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2xhX2R1ZV9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmVtaW5kZXJfY291bnQYDiABKAUSDQoFdG9waWMYDyABKAkipwEKEkxpc3RSZXZpZXdzUmVxdWVzdBIrCgVzdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIrCghzZXZlcml0eRgCIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5TZXZlcml0eRIQCghhc3NpZ25lZRgDIAEoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJcChNMaXN0UmV2aWV3c1Jlc3BvbnNlEiwKB3Jldmlld3MYASADKAsyGy5wdWxzZS5yZXZpZXcudjEuUmV2aWV3Q2FzZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoQR2V0UmV2aWV3UmVxdWVzdBIRCglyZXZpZXdfaWQYASABKAkiQAoRR2V0UmV2aWV3UmVzcG9uc2USKwoGcmV2aWV3GAEgASgLMhsucHVsc2UucmV2aWV3LnYxLlJldmlld0Nhc2UiOQoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCSJCChNDbGFpbVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlIngKFFJlc29sdmVSZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEgwKBG5vdGUYBCABKAkiRAoVUmVzb2x2ZVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlImMKB1NsYVJ1bGUSKwoIc2V2ZXJpdHkYASABKA4yGS5wdWxzZS5jb21tb24udjEuU2V2ZXJpdHkSKwoIb3Blbl9mb3IYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24imQIKDFJldmlld1BvbGljeRIXCg9zY29yZV90aHJlc2hvbGQYASABKAESNwoMY2FzZV9zaWduYWxzGAIgAygOMiEucHVsc2UuY29tbW9uLnYxLkVzY2FsYXRpb25TaWduYWwSEgoKdHJlbmRfZHJvcBgDIAEoARIrCghjb29sZG93bhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgRzbGFzGAUgAygLMhgucHVsc2UucmV2aWV3LnYxLlNsYVJ1bGUSDQoFdG9waWMYBiABKAkSDwoHdmVyc2lvbhgHIAEoAxIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIYChZHZXRSZXZpZXdQb2xpY3lSZXF1ZXN0IkgKF0dldFJldmlld1BvbGljeVJlc3BvbnNlEi0KBnBvbGljeRgBIAEoCzIdLnB1bHNlLnJldmlldy52MS5SZXZpZXdQb2xpY3kiewoZVXBkYXRlUmV2aWV3UG9saWN5UmVxdWVzdBItCgZwb2xpY3kYASABKAsyHS5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UG9saWN5Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJLChpVcGRhdGVSZXZpZXdQb2xpY3lSZXNwb25zZRItCgZwb2xpY3kYASABKAsyHS5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UG9saWN5MswECg1SZXZpZXdTZXJ2aWNlElgKC0xpc3RSZXZpZXdzEiMucHVsc2UucmV2aWV3LnYxLkxpc3RSZXZpZXdzUmVxdWVzdBokLnB1bHNlLnJldmlldy52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlElIKCUdldFJldmlldxIhLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdSZXF1ZXN0GiIucHVsc2UucmV2aWV3LnYxLkdldFJldmlld1Jlc3BvbnNlElgKC0NsYWltUmV2aWV3EiMucHVsc2UucmV2aWV3LnYxLkNsYWltUmV2aWV3UmVxdWVzdBokLnB1bHNlLnJldmlldy52MS5DbGFpbVJldmlld1Jlc3BvbnNlEl4KDVJlc29sdmVSZXZpZXcSJS5wdWxzZS5yZXZpZXcudjEuUmVzb2x2ZVJldmlld1JlcXVlc3QaJi5wdWxzZS5yZXZpZXcudjEuUmVzb2x2ZVJldmlld1Jlc3BvbnNlEmQKD0dldFJldmlld1BvbGljeRInLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdQb2xpY3lSZXF1ZXN0GigucHVsc2UucmV2aWV3LnYxLkdldFJldmlld1BvbGljeVJlc3BvbnNlEm0KElVwZGF0ZVJldmlld1BvbGljeRIqLnB1bHNlLnJldmlldy52MS5VcGRhdGVSZXZpZXdQb2xpY3lSZXF1ZXN0GisucHVsc2UucmV2aWV3LnYxLlVwZGF0ZVJldmlld1BvbGljeVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_pulse_common_v1_conversation, file_pulse_common_v1_review]);
 
 /**
  * Why a case opened (updated as it gathers more messages).
@@ -56,11 +56,18 @@ export type ReviewReasons = Message<"pulse.review.v1.ReviewReasons"> & {
   trendDrop: number;
 
   /**
-   * One human-readable line, e.g. "score -0.82 <= -0.50; signals: refund, cancellation".
+   * One human-readable line, e.g. "score -0.82 <= -0.50; signals: refund, cancellation". Never message text.
    *
    * @generated from field: string summary = 5;
    */
   summary: string;
+
+  /**
+   * The policy's trend_drop when the case opened (0: trend detection was off).
+   *
+   * @generated from field: double trend_drop_threshold = 6;
+   */
+  trendDropThreshold: number;
 };
 
 /**
@@ -203,14 +210,16 @@ export type ReviewCase = Message<"pulse.review.v1.ReviewCase"> & {
   createdAt?: Timestamp | undefined;
 
   /**
-   * When it last changed.
+   * When it last changed: a message joined it or a reviewer acted on it (SLA reminders do not count). The
+   * policy's cooldown is measured from here.
    *
    * @generated from field: google.protobuf.Timestamp updated_at = 12;
    */
   updatedAt?: Timestamp | undefined;
 
   /**
-   * When it breaches its SLA if still OPEN; then it is re-notified to the topic's escalation route.
+   * When it breaches its SLA if nobody has claimed it by then (OPEN, or ESCALATED and waiting for a lead): the
+   * topic's escalation routes are re-notified and the time moves on by the SLA again.
    *
    * @generated from field: google.protobuf.Timestamp sla_due_at = 13;
    */
@@ -222,6 +231,13 @@ export type ReviewCase = Message<"pulse.review.v1.ReviewCase"> & {
    * @generated from field: int32 reminder_count = 14;
    */
   reminderCount: number;
+
+  /**
+   * The notification topic whose routes hear about the case: the policy's topic when it opened.
+   *
+   * @generated from field: string topic = 15;
+   */
+  topic: string;
 };
 
 /**
@@ -266,7 +282,8 @@ export type ListReviewsRequest = Message<"pulse.review.v1.ListReviewsRequest"> &
   pageSize: number;
 
   /**
-   * next_page_token of the previous page; empty for the first page. Must be used with the same filters.
+   * next_page_token of the previous page; empty for the first page. Must be used with the same state, severity
+   * and assignee as the page that returned it (invalid_argument otherwise); page_size may change.
    *
    * @generated from field: string page_token = 5;
    */
@@ -613,7 +630,9 @@ export type UpdateReviewPolicyRequest = Message<"pulse.review.v1.UpdateReviewPol
   policy?: ReviewPolicy | undefined;
 
   /**
-   * Fields to change, e.g. "score_threshold,cooldown". Required; version and updated_at cannot be set.
+   * Fields to change, by their proto names: score_threshold, case_signals, trend_drop, cooldown, slas, topic
+   * (in JSON the camelCase form, e.g. "scoreThreshold,cooldown"). Required. A named field replaces the stored
+   * value (a named list replaces the whole list); version and updated_at are output only and cannot be named.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -688,7 +707,9 @@ export const ReviewService: GenService<{
   },
   /**
    * Closes (RESOLVED, DISMISSED) or escalates (ESCALATED) a CLAIMED case. Only the claimer may do it:
-   * anyone else gets failed_precondition. Emits review.resolved when the case closes.
+   * anyone else gets failed_precondition. Emits review.resolved for every outcome; ESCALATED also emits
+   * review.required (notice ESCALATED) so the topic's escalation routes hear it, and the case waits for a lead
+   * to claim it.
    *
    * @generated from rpc pulse.review.v1.ReviewService.ResolveReview
    */

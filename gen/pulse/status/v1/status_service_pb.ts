@@ -20,7 +20,8 @@ export const file_pulse_status_v1_status_service: GenFile = /*@__PURE__*/
   fileDesc("CiRwdWxzZS9zdGF0dXMvdjEvc3RhdHVzX3NlcnZpY2UucHJvdG8SD3B1bHNlLnN0YXR1cy52MSKYAQoMU3RhdHVzQ2hhbmdlEi0KBXN0YXRlGAEgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2F0dGVtcHQYAyABKAUSEAoIcHJvdmlkZXIYBCABKAkSDgoGcmVhc29uGAUgASgJIqMCCg5EZWxpdmVyeVN0YXR1cxITCgtkZWxpdmVyeV9pZBgBIAEoCRIpCgdjaGFubmVsGAIgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSLQoFc3RhdGUYAyABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIQCghwcm92aWRlchgEIAEoCRIPCgdhdHRlbXB0GAUgASgFEg4KBnJlYXNvbhgGIAEoCRIPCgd1c2VyX2lkGAcgASgJEi4KB2hpc3RvcnkYCCADKAsyHS5wdWxzZS5zdGF0dXMudjEuU3RhdHVzQ2hhbmdlEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIukCChJOb3RpZmljYXRpb25TdGF0dXMSFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEi0KBXN0YXRlGAIgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSKwoIcHJpb3JpdHkYAyABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSGQoRbm90aWZpY2F0aW9uX3R5cGUYBCABKAkSLQoJcmVjaXBpZW50GAUgASgLMhoucHVsc2UuY29tbW9uLnYxLlJlY2lwaWVudBIzCgpkZWxpdmVyaWVzGAYgAygLMh8ucHVsc2Uuc3RhdHVzLnYxLkRlbGl2ZXJ5U3RhdHVzEi8KC2FjY2VwdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIrChBHZXRTdGF0dXNSZXF1ZXN0EhcKD25vdGlmaWNhdGlvbl9pZBgBIAEoCSJIChFHZXRTdGF0dXNSZXNwb25zZRIzCgZzdGF0dXMYASABKAsyIy5wdWxzZS5zdGF0dXMudjEuTm90aWZpY2F0aW9uU3RhdHVzIk0KEldhdGNoU3RhdHVzUmVxdWVzdBIZCg9ub3RpZmljYXRpb25faWQYASABKAlIABIRCgd1c2VyX2lkGAIgASgJSABCCQoHc3ViamVjdCJKChNXYXRjaFN0YXR1c1Jlc3BvbnNlEjMKBnN0YXR1cxgBIAEoCzIjLnB1bHNlLnN0YXR1cy52MS5Ob3RpZmljYXRpb25TdGF0dXMi3gIKCUluYm94SXRlbRIXCg9ub3RpZmljYXRpb25faWQYASABKAkSEwoLZGVsaXZlcnlfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSDAoEYm9keRgEIAEoCRIyCgRkYXRhGAUgAygLMiQucHVsc2Uuc3RhdHVzLnYxLkluYm94SXRlbS5EYXRhRW50cnkSKwoIcHJpb3JpdHkYBiABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSGQoRbm90aWZpY2F0aW9uX3R5cGUYByABKAkSMAoMZGVsaXZlcmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdyZWFkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBorCglEYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJfChBMaXN0SW5ib3hSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEwoLdW5yZWFkX29ubHkYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkibQoRTGlzdEluYm94UmVzcG9uc2USKQoFaXRlbXMYASADKAsyGi5wdWxzZS5zdGF0dXMudjEuSW5ib3hJdGVtEhQKDHVucmVhZF9jb3VudBgCIAEoBRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiPAoPTWFya1JlYWRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSGAoQbm90aWZpY2F0aW9uX2lkcxgCIAMoCSI+ChBNYXJrUmVhZFJlc3BvbnNlEhQKDG1hcmtlZF9jb3VudBgBIAEoBRIUCgx1bnJlYWRfY291bnQYAiABKAUiRAoXR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QSKQoGd2luZG93GAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkoKClN0YXRlQ291bnQSLQoFc3RhdGUYASABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRINCgVjb3VudBgCIAEoAyLrAQoNRGVsaXZlcnlTdGF0cxIpCgdjaGFubmVsGAEgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYAiABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDQoFdG90YWwYAyABKAMSKwoGc3RhdGVzGAQgAygLMhsucHVsc2Uuc3RhdHVzLnYxLlN0YXRlQ291bnQSFgoObGF0ZW5jeV9wNTBfbXMYBSABKAESFgoObGF0ZW5jeV9wOTVfbXMYBiABKAESFgoObGF0ZW5jeV9wOTlfbXMYByABKAEiqwEKGEdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZRItCgVzdGF0cxgBIAMoCzIeLnB1bHNlLnN0YXR1cy52MS5EZWxpdmVyeVN0YXRzEjAKDHdpbmRvd19zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyzQMKDVN0YXR1c1NlcnZpY2USUgoJR2V0U3RhdHVzEiEucHVsc2Uuc3RhdHVzLnYxLkdldFN0YXR1c1JlcXVlc3QaIi5wdWxzZS5zdGF0dXMudjEuR2V0U3RhdHVzUmVzcG9uc2USWgoLV2F0Y2hTdGF0dXMSIy5wdWxzZS5zdGF0dXMudjEuV2F0Y2hTdGF0dXNSZXF1ZXN0GiQucHVsc2Uuc3RhdHVzLnYxLldhdGNoU3RhdHVzUmVzcG9uc2UwARJSCglMaXN0SW5ib3gSIS5wdWxzZS5zdGF0dXMudjEuTGlzdEluYm94UmVxdWVzdBoiLnB1bHNlLnN0YXR1cy52MS5MaXN0SW5ib3hSZXNwb25zZRJPCghNYXJrUmVhZBIgLnB1bHNlLnN0YXR1cy52MS5NYXJrUmVhZFJlcXVlc3QaIS5wdWxzZS5zdGF0dXMudjEuTWFya1JlYWRSZXNwb25zZRJnChBHZXREZWxpdmVyeVN0YXRzEigucHVsc2Uuc3RhdHVzLnYxLkdldERlbGl2ZXJ5U3RhdHNSZXF1ZXN0GikucHVsc2Uuc3RhdHVzLnYxLkdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_pulse_common_v1_delivery]);
 
 /**
- * One step of a delivery's timeline.
+ * One step of a delivery's timeline. Only steps that moved the delivery forward are kept: a change that arrives
+ * after a later one (events can be reordered or redelivered) is ignored entirely.
  *
  * @generated from message pulse.status.v1.StatusChange
  */
@@ -159,7 +160,8 @@ export type NotificationStatus = Message<"pulse.status.v1.NotificationStatus"> &
   notificationId: string;
 
   /**
-   * Overall state: the furthest any delivery got, or the reason none could.
+   * Overall state: the furthest any delivery got, or the reason none could. Before the notification has any
+   * delivery: ACCEPTED, or how it ended without one (e.g. CANCELLED).
    *
    * @generated from field: pulse.common.v1.DeliveryState state = 2;
    */
@@ -187,7 +189,7 @@ export type NotificationStatus = Message<"pulse.status.v1.NotificationStatus"> &
   recipient?: Recipient | undefined;
 
   /**
-   * One entry per delivery.
+   * One entry per delivery, by delivery id.
    *
    * @generated from field: repeated pulse.status.v1.DeliveryStatus deliveries = 6;
    */
@@ -278,7 +280,8 @@ export type WatchStatusRequest = Message<"pulse.status.v1.WatchStatusRequest"> &
     case: "notificationId";
   } | {
     /**
-     * Every notification delivered to this user.
+     * Every notification for this user or with a delivery to them. The stream starts with the current status of
+     * their notifications still in progress (up to 100 of the most recently changed), oldest change first.
      *
      * @generated from field: string user_id = 2;
      */
@@ -371,7 +374,7 @@ export type InboxItem = Message<"pulse.status.v1.InboxItem"> & {
   notificationType: string;
 
   /**
-   * When it arrived in the inbox.
+   * When it arrived in the inbox. Items are listed by it, newest first.
    *
    * @generated from field: google.protobuf.Timestamp delivered_at = 8;
    */
@@ -420,7 +423,8 @@ export type ListInboxRequest = Message<"pulse.status.v1.ListInboxRequest"> & {
   pageSize: number;
 
   /**
-   * next_page_token of the previous page; empty for the first page.
+   * next_page_token of the previous page; empty for the first page. Items arriving meanwhile do not shift later
+   * pages (they show on the first page).
    *
    * @generated from field: string page_token = 4;
    */
@@ -483,7 +487,7 @@ export type MarkReadRequest = Message<"pulse.status.v1.MarkReadRequest"> & {
   userId: string;
 
   /**
-   * Notifications to mark read (1-500).
+   * Notifications whose items in this user's inbox to mark read (1-500).
    *
    * @generated from field: repeated string notification_ids = 2;
    */
@@ -532,7 +536,7 @@ export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*
  */
 export type GetDeliveryStatsRequest = Message<"pulse.status.v1.GetDeliveryStatsRequest"> & {
   /**
-   * How far back from now (1 minute - 7 days). Default 1 hour.
+   * How far back from now (1 minute - 7 days; in JSON e.g. "3600s"). Default 1 hour.
    *
    * @generated from field: google.protobuf.Duration window = 1;
    */
@@ -595,21 +599,22 @@ export type DeliveryStats = Message<"pulse.status.v1.DeliveryStats"> & {
   priority: Priority;
 
   /**
-   * Deliveries accepted in the window.
+   * Deliveries whose notification was accepted in the window.
    *
    * @generated from field: int64 total = 3;
    */
   total: bigint;
 
   /**
-   * Their current states.
+   * Their current states, by state number; states with no delivery are left out.
    *
    * @generated from field: repeated pulse.status.v1.StateCount states = 4;
    */
   states: StateCount[];
 
   /**
-   * Median time from acceptance to DELIVERED, in milliseconds, over deliveries delivered in the window.
+   * Median time from acceptance to DELIVERED, in milliseconds, over those deliveries that reached DELIVERED
+   * (READ ones included). Nearest-rank percentile: always an observed latency. 0 when none did.
    *
    * @generated from field: double latency_p50_ms = 5;
    */
@@ -691,8 +696,11 @@ export const StatusService: GenService<{
   },
   /**
    * Streams the status of one notification, or of every notification of one user: first the current status, then
-   * one message per change. A notification's stream ends when every delivery is terminal; a user's stream runs
-   * until the client leaves or the deadline passes.
+   * one message per change. A notification's stream ends when every delivery is terminal (READ, SUPPRESSED,
+   * EXPIRED, FAILED, DEAD_LETTERED, CANCELLED); a user's stream runs until the client leaves. Either ends at the
+   * caller's deadline or after the server's maximum (30 minutes by default); reconnect to go on. Changes that land
+   * while the previous message is still being sent may arrive together as one message with the latest status.
+   * A notification status has not heard of yet is waited for up to 10 seconds, then not_found.
    *
    * @generated from rpc pulse.status.v1.StatusService.WatchStatus
    */
@@ -712,7 +720,8 @@ export const StatusService: GenService<{
     output: typeof ListInboxResponseSchema;
   },
   /**
-   * Marks inbox items read; their deliveries move to DELIVERY_STATE_READ. Unknown ids are ignored.
+   * Marks inbox items read; their deliveries move to DELIVERY_STATE_READ. Ids that are not in this user's inbox
+   * are ignored.
    *
    * @generated from rpc pulse.status.v1.StatusService.MarkRead
    */

@@ -1,0 +1,136 @@
+// The mesh as six separate processes on one RabbitMQ: what `npm run start:mesh` runs locally, and what the
+// cross-process tests drive (kill -9 a service, start it again, watch nothing get lost).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { generateToken } from '../platform/auth.js';
+import { SERVICE_NAMES, SERVICES, type ServiceName, urlVariable } from '../platform/catalog.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Downstream first, so peers answer and queues exist before their callers and publishers start. */
+const START_ORDER: ServiceName[] = ['preference', 'status', 'notification', 'review', 'sentiment', 'ingestion'];
+
+export interface ProcessMeshOptions {
+  amqpUrl: string;
+  /** Standard ports (8081-8086), or free ones (tests). */
+  ports?: 'standard' | 'free';
+  /** Extra environment for every service (limits, provider settings, OTEL_*). */
+  env?: Record<string, string | undefined>;
+  /** Receives each line a service writes (stdout and stderr). Default: prefixed to this process's stdout. */
+  onLine?: (service: ServiceName, line: string) => void;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export class ProcessMesh {
+  private readonly children = new Map<ServiceName, ChildProcess>();
+
+  private constructor(
+    private readonly options: ProcessMeshOptions,
+    readonly ports: Record<ServiceName, number>,
+    /** Token for callers (the `dev` entry of PULSE_API_TOKENS). */
+    readonly token: string,
+    private readonly serviceToken: string,
+  ) {}
+
+  static async start(options: ProcessMeshOptions): Promise<ProcessMesh> {
+    const ports = {} as Record<ServiceName, number>;
+    for (const name of SERVICE_NAMES) ports[name] = options.ports === 'free' ? await freePort() : SERVICES[name].port;
+    const mesh = new ProcessMesh(options, ports, generateToken(), generateToken());
+    try {
+      for (const name of START_ORDER) await mesh.startService(name);
+    } catch (err) {
+      await mesh.stop();
+      throw err;
+    }
+    return mesh;
+  }
+
+  url(name: ServiceName): string {
+    return `http://127.0.0.1:${this.ports[name]}`;
+  }
+
+  get urls(): Record<ServiceName, string> {
+    return Object.fromEntries(SERVICE_NAMES.map((name) => [name, this.url(name)])) as Record<ServiceName, string>;
+  }
+
+  /** Starts one service process and waits until its /readyz says ready. */
+  async startService(name: ServiceName, readyTimeoutMs = 60_000): Promise<void> {
+    if (this.children.has(name)) throw new Error(`${name} is already running`);
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      ...this.options.env,
+      AMQP_URL: this.options.amqpUrl,
+      PORT: String(this.ports[name]),
+      HOST: '127.0.0.1',
+      PULSE_API_TOKENS: `dev:${this.token},pulse-services:${this.serviceToken}`,
+      PULSE_SERVICE_TOKEN: this.serviceToken,
+      OTEL_SERVICE_NAME: `pulse-${name}`,
+      ...Object.fromEntries(SERVICE_NAMES.map((peer) => [urlVariable(peer), this.url(peer)])),
+    };
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', './services/platform/telemetry-register.ts', `services/${name}/main.ts`],
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.children.set(name, child);
+    const onLine = this.options.onLine ?? ((service, line) => process.stdout.write(`${service.padEnd(12)} | ${line}\n`));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line) onLine(name, line);
+      });
+    }
+    child.once('exit', () => {
+      if (this.children.get(name) === child) this.children.delete(name);
+    });
+    await this.waitReady(name, readyTimeoutMs);
+  }
+
+  async waitReady(name: ServiceName, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const child = this.children.get(name);
+      if (!child) throw new Error(`${name} exited before it was ready`);
+      try {
+        const res = await fetch(`${this.url(name)}/readyz`, { signal: AbortSignal.timeout(1_000) });
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${name} was not ready within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Sends a signal (default SIGKILL: no goodbye, no cleanup) and waits for the process to end. */
+  async kill(name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.children.get(name);
+    if (!child) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    await exited;
+  }
+
+  async restart(name: ServiceName): Promise<void> {
+    await this.kill(name);
+    await this.startService(name);
+  }
+
+  /** Stops every service gracefully (SIGTERM), upstream first. */
+  async stop(): Promise<void> {
+    for (const name of [...START_ORDER].reverse()) await this.kill(name, 'SIGTERM');
+  }
+}

@@ -1,0 +1,147 @@
+// The deliveries collection: one document per channel and address of a notification, the source of truth for
+// where it stands. Every change of state is a conditional update on the state it was seen in (state, attempt and
+// the job allowed to work on it), written with its status event in one unit of work: two workers, two replicas
+// of the scheduler, or a cancel racing a send can never both move the same delivery.
+import type { InboxContent } from '../../gen/pulse/events/v1/events_pb.js';
+import { type Channel, DeliveryState, type Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import type { Doc, Store, TxScope } from '../platform/store/collection.js';
+import type { UnitOfWork } from '../platform/unit-of-work.js';
+import type { RecipientRef } from './notifications.js';
+import { deliveryChanged } from './status-events.js';
+
+export interface DeliveryDoc extends Doc {
+  notificationId: string;
+  channel: Channel;
+  /** Email address, Slack target, E.164 phone or user id. Personal data: never logged. */
+  address: string;
+  userId: string;
+  // Copied from the notification so status events and the scheduler need no second read.
+  priority: Priority;
+  notificationType: string;
+  recipient: RecipientRef;
+  causeId: string;
+  acceptedAt: Date;
+  expiresAt: Date | null;
+
+  state: DeliveryState;
+  /** The attempt the state belongs to: 0 while ACCEPTED, n for PROCESSING/outcome of attempt n, and the attempt a
+   *  DEFERRED delivery waits for (delivery-state.ts). */
+  attempt: number;
+  /** Provider calls started. */
+  attemptsMade: number;
+  /** Failures counted against the channel's attempt budget (breaker waits and probes are not). */
+  failures: number;
+  provider: string;
+  reason: string;
+  /** Set while DEFERRED and waiting in the store: the scheduler releases it then. */
+  dueAt: Date | null;
+  /** The one job allowed to work on the delivery; null while it waits in the store. */
+  jobId: string | null;
+  /** When the current attempt was handed to a provider (PROCESSING). */
+  processingAt: Date | null;
+  /** LOW deliveries with the same key and due time go out as one digest message. */
+  digestKey: string | null;
+  /** Notifications combined in the message that carried this delivery (0: not a digest). */
+  digestSize: number;
+  providerMessageId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Fields a state change may set; state and attempt always. */
+export type DeliveryChange = Pick<DeliveryDoc, 'state' | 'attempt'> &
+  Partial<
+    Pick<
+      DeliveryDoc,
+      'attemptsMade' | 'failures' | 'provider' | 'reason' | 'dueAt' | 'jobId' | 'processingAt' | 'digestKey' | 'digestSize' | 'providerMessageId'
+    >
+  >;
+
+const COLLECTION = 'deliveries';
+const S = DeliveryState;
+
+export class DeliveryRepository {
+  constructor(private readonly store: Store) {}
+
+  private get collection() {
+    return this.store.collection<DeliveryDoc>(COLLECTION);
+  }
+
+  async init(): Promise<void> {
+    const c = this.collection;
+    await c.createIndex({ notificationId: 1 });
+    await c.createIndex({ jobId: 1 });
+    await c.createIndex({ state: 1, dueAt: 1 });
+    await c.createIndex({ state: 1, expiresAt: 1 });
+    await c.createIndex({ state: 1, processingAt: 1 });
+    await c.createIndex({ digestKey: 1, dueAt: 1 });
+  }
+
+  async insert(tx: TxScope, docs: readonly DeliveryDoc[]): Promise<void> {
+    for (const doc of docs) await tx.collection<DeliveryDoc>(COLLECTION).insertOne(doc);
+  }
+
+  get(id: string): Promise<DeliveryDoc | null> {
+    return this.collection.findOne({ _id: id });
+  }
+
+  byNotification(notificationId: string): Promise<DeliveryDoc[]> {
+    return this.collection.find({ notificationId }, { sort: { createdAt: 1, _id: 1 } });
+  }
+
+  /** The deliveries one job works on: one, or the members of a digest. */
+  byJob(jobId: string): Promise<DeliveryDoc[]> {
+    return this.collection.find({ jobId }, { sort: { _id: 1 } });
+  }
+
+  /** Deliveries waiting in the store whose time has come, earliest first. */
+  due(now: Date, limit: number): Promise<DeliveryDoc[]> {
+    return this.collection.find({ state: S.DEFERRED, dueAt: { $lte: now } }, { sort: { dueAt: 1, _id: 1 }, limit });
+  }
+
+  /** Other deliveries of the same digest: same address and channel, same due time, same attempt, still waiting. */
+  digestMates(leader: DeliveryDoc, limit: number): Promise<DeliveryDoc[]> {
+    return this.collection.find(
+      { digestKey: leader.digestKey, dueAt: leader.dueAt, attempt: leader.attempt, state: S.DEFERRED, jobId: null, _id: { $ne: leader._id } },
+      { sort: { _id: 1 }, limit },
+    );
+  }
+
+  /** Deliveries not yet handed to a provider whose notification has expired. */
+  expiring(now: Date, limit: number): Promise<DeliveryDoc[]> {
+    return this.collection.find({ state: { $in: [S.ACCEPTED, S.DEFERRED] }, expiresAt: { $lte: now } }, { limit });
+  }
+
+  /** Deliveries PROCESSING since before cutoff: their worker is gone (or hopelessly late). */
+  stuck(cutoff: Date, limit: number): Promise<DeliveryDoc[]> {
+    return this.collection.find({ state: S.PROCESSING, processingAt: { $lte: cutoff } }, { sort: { processingAt: 1 }, limit });
+  }
+
+  /** Deliveries of a notification that can still be cancelled. */
+  pending(notificationId: string): Promise<DeliveryDoc[]> {
+    return this.collection.find({ notificationId, state: { $in: [S.ACCEPTED, S.DEFERRED] } });
+  }
+
+  /**
+   * Moves a delivery from the state it was seen in, if nobody moved it meanwhile, and records the status event in
+   * the same unit of work. Returns the updated delivery, or null when it had moved on.
+   */
+  async move(tx: UnitOfWork, seen: DeliveryDoc, change: DeliveryChange, at: Date, inbox?: InboxContent): Promise<DeliveryDoc | null> {
+    const next = await tx.collection<DeliveryDoc>(COLLECTION).findOneAndUpdate(
+      { _id: seen._id, state: seen.state, attempt: seen.attempt, jobId: seen.jobId },
+      { $set: { ...change, updatedAt: at } },
+      { returnDocument: 'after' },
+    );
+    if (next) await tx.emit('notification.status.changed', deliveryChanged(next, at, inbox));
+    return next;
+  }
+
+  /** The scheduler takes a waiting delivery for a job; false when another replica (or a cancel) was first. */
+  async claim(tx: TxScope, seen: DeliveryDoc, jobId: string, at: Date): Promise<boolean> {
+    const { matchedCount } = await tx.collection<DeliveryDoc>(COLLECTION).updateOne(
+      { _id: seen._id, state: S.DEFERRED, attempt: seen.attempt, dueAt: seen.dueAt, jobId: null },
+      { $set: { jobId, dueAt: null, updatedAt: at } },
+    );
+    return matchedCount === 1;
+  }
+}

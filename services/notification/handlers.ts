@@ -1,0 +1,157 @@
+// NotificationService: validate at the edge, then accept (accept.ts), look up, cancel, list and replay.
+import { create } from '@bufbuild/protobuf';
+import { ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import {
+  NotificationService,
+  type SendNotificationRequest,
+  type SendNotificationResponse,
+  SendNotificationResponseSchema,
+  SendNotificationResultSchema,
+  SendNotificationsResponseSchema,
+} from '../../gen/pulse/notification/v1/notification_service_pb.js';
+import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { callerKey } from '../platform/auth.js';
+import { mapConcurrent } from '../platform/concurrency.js';
+import { asConnectError, codeName, failedPrecondition, notFound } from '../platform/errors.js';
+import type { Logger } from '../platform/log.js';
+import type { Transact } from '../platform/unit-of-work.js';
+import { pageSize, Validator } from '../platform/validate.js';
+import type { Accept } from './accept.js';
+import type { DeadLetterRepository } from './dead-letters.js';
+import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
+import { toDeadLetter, toNotification } from './messages.js';
+import { channelLabel, type NotificationMetrics } from './metrics.js';
+import type { NotificationRepository } from './notifications.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import { replayDeadLetters } from './replay.js';
+import { checkCancel, checkGetNotification, checkSendNotification, deadLetterQuery, MAX_BATCH, normalizeSend } from './validate.js';
+
+export interface HandlerDeps {
+  accept: Accept;
+  notifications: NotificationRepository;
+  deliveries: DeliveryRepository;
+  deadLetters: DeadLetterRepository;
+  transaction: Transact;
+  metrics: NotificationMetrics;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** Batch items are accepted with this many in flight. */
+const BATCH_CONCURRENCY = 16;
+
+function callerOf(ctx: HandlerContext): string {
+  return ctx.values.get(callerKey)?.name ?? 'anonymous';
+}
+
+export function notificationHandlers(deps: HandlerDeps): ServiceImpl<typeof NotificationService> {
+  const now = deps.now ?? (() => new Date());
+
+  async function send(req: SendNotificationRequest, v: Validator, caller: string): Promise<SendNotificationResponse> {
+    checkSendNotification(v, req, now());
+    v.check();
+    const { notification, deliveries, duplicate } = await deps.accept(
+      {
+        idempotencyKey: req.idempotencyKey,
+        notificationType: req.notificationType,
+        routeKind: RouteKind.PRIMARY,
+        ...normalizeSend(req),
+        source: caller,
+        causeId: '',
+      },
+      { caller },
+    );
+    return create(SendNotificationResponseSchema, { notification: toNotification(notification, deliveries), duplicate });
+  }
+
+  return {
+    sendNotification: (req, ctx) => send(req, new Validator(), callerOf(ctx)),
+
+    async sendNotifications(req, ctx) {
+      const v = new Validator();
+      v.count('notifications', req.notifications, { min: 1, max: MAX_BATCH });
+      v.check();
+      const caller = callerOf(ctx);
+      const results = await mapConcurrent(req.notifications, BATCH_CONCURRENCY, async (item, index) => {
+        try {
+          const { notification, duplicate } = await send(item, new Validator(`notifications[${index}]`), caller);
+          return create(SendNotificationResultSchema, { index, notification, duplicate });
+        } catch (err) {
+          if (!(err instanceof ConnectError)) deps.log.error({ err, index }, 'unexpected error accepting a batch item');
+          const error = asConnectError(err);
+          return create(SendNotificationResultSchema, { index, errorCode: codeName(error.code), errorMessage: error.rawMessage });
+        }
+      });
+      return create(SendNotificationsResponseSchema, {
+        results,
+        acceptedCount: results.filter((r) => r.notification && !r.duplicate).length,
+        duplicateCount: results.filter((r) => r.duplicate).length,
+        rejectedCount: results.filter((r) => r.errorCode !== '').length,
+      });
+    },
+
+    async getNotification(req) {
+      const v = new Validator();
+      checkGetNotification(v, req);
+      v.check();
+      const { lookup } = req;
+      const doc =
+        lookup.case === 'notificationId' ? await deps.notifications.get(lookup.value) : await deps.notifications.byKey(lookup.value ?? '');
+      if (!doc) {
+        throw notFound(`no notification with ${lookup.case === 'notificationId' ? 'notification_id' : 'idempotency_key'} "${lookup.value}"`);
+      }
+      return { notification: toNotification(doc, await deps.deliveries.byNotification(doc._id)) };
+    },
+
+    async cancelNotification(req) {
+      const v = new Validator();
+      checkCancel(v, req);
+      v.check();
+      const doc = await deps.notifications.get(req.notificationId);
+      if (!doc) throw notFound(`no notification with notification_id "${req.notificationId}"`);
+      const pending = await deps.deliveries.pending(doc._id);
+      const at = now();
+      const reason = req.reason || 'cancelled';
+      // Each delivery moves only from the state it was seen in: one already picked up by a worker stays with it.
+      const cancelled = await deps.transaction(async (tx) => {
+        const moved: DeliveryDoc[] = [];
+        for (const d of pending) {
+          const next = await deps.deliveries.move(tx, d, { state: DeliveryState.CANCELLED, attempt: d.attempt, dueAt: null, reason }, at);
+          if (next) moved.push(next);
+        }
+        return moved;
+      });
+      if (cancelled.length === 0) {
+        throw failedPrecondition(`notification ${doc._id} has no delivery left to cancel: each one is being sent, was sent, or has ended`);
+      }
+      for (const d of cancelled) deps.metrics.cancelled.inc({ channel: channelLabel(d.channel) });
+      return {
+        notification: toNotification(doc, await deps.deliveries.byNotification(doc._id)),
+        cancelledCount: cancelled.length,
+      };
+    },
+
+    async listDeadLetters(req) {
+      const v = new Validator();
+      const query = deadLetterQuery(v, req.filter, req.includeReplayed);
+      const size = pageSize(v, req.pageSize, { fallback: 100, max: 500 });
+      const after = decodePageToken(v, req.pageToken);
+      v.check();
+      const { items, next } = await deps.deadLetters.page(query, size, after);
+      return { deadLetters: items.map(toDeadLetter), nextPageToken: next ? encodePageToken(next) : '' };
+    },
+
+    async replayDeadLetters(req) {
+      const v = new Validator();
+      const query = deadLetterQuery(v, req.filter, false);
+      const limit = req.limit === 0 ? 100 : req.limit;
+      const rate = req.ratePerSecond === 0 ? 50 : req.ratePerSecond;
+      v.range('limit', limit, 1, 1_000).range('rate_per_second', rate, 1, 500);
+      v.check();
+      const deliveryIds = await replayDeadLetters(deps, query, limit, rate, now());
+      if (deliveryIds.length > 0) deps.log.info({ replayed: deliveryIds.length, rate_per_second: rate }, 'dead letters replayed');
+      return { replayedCount: deliveryIds.length, deliveryIds };
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// Notification: turns requests and events into deliveries, sends them on priority lanes through the providers,
+// and keeps what cannot be sent in a dead-letter store that can be replayed.
+import type { Client } from '@connectrpc/connect';
+import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
+import type { PreferenceService } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import type { ServiceModule } from '../platform/service.js';
+import { createAccept } from './accept.js';
+import { BreakerGate } from './breaker-gate.js';
+import { type NotificationConfig, readNotificationConfig } from './config.js';
+import { DeadLetterRepository } from './dead-letters.js';
+import { DeliveryRepository } from './deliveries.js';
+import { eventHandlers } from './event-handlers.js';
+import { notificationHandlers } from './handlers.js';
+import { LANES, lanePurpose, laneQueue, laneRoutingKey } from './lanes.js';
+import { channelLabel, NotificationMetrics } from './metrics.js';
+import { NotificationRepository } from './notifications.js';
+import { PlanCache, preferenceResolver } from './plan-cache.js';
+import { createProviders } from './providers/index.js';
+import type { ChannelProvider } from './providers/provider.js';
+import { RateLimiter } from './rate-limit.js';
+import { Scheduler } from './scheduler.js';
+import { DeliveryWorker } from './worker.js';
+
+export interface NotificationOverrides {
+  /** A preference client to use instead of the peer (tests serve a fake in memory). */
+  preference?: Client<typeof PreferenceService>;
+  /** Providers to use instead of the configured ones (tests use fakes). */
+  providers?: Map<Channel, ChannelProvider>;
+}
+
+/** A job fails only when the store or broker does; the bus retries it, the same job id, with these delays. */
+const JOB_RETRY_DELAYS_MS = [1_000, 5_000, 15_000, 30_000, 60_000];
+const JOB_MAX_ATTEMPTS = 10;
+const LANE_DEPTH_INTERVAL_MS = 5_000;
+
+export function notificationModule(overrides: NotificationOverrides = {}): ServiceModule<NotificationConfig> {
+  return {
+    name: 'notification',
+    peers: ['preference'],
+    configure: readNotificationConfig,
+    async start(rt) {
+      const config = rt.config;
+      const notifications = new NotificationRepository(rt.store);
+      const deliveries = new DeliveryRepository(rt.store);
+      const deadLetters = new DeadLetterRepository(rt.store);
+      await notifications.init();
+      await deliveries.init();
+      await deadLetters.init();
+      const metrics = new NotificationMetrics(rt.metrics.registry);
+
+      const providers = overrides.providers ?? createProviders(config.providers, { log: rt.log });
+      const providerName = (channel: Channel) => (channel === Channel.IN_APP ? 'inbox' : (providers.get(channel)?.name ?? ''));
+      const gates = new Map<string, BreakerGate>();
+      const gate = (provider: ChannelProvider) => {
+        let existing = gates.get(provider.name);
+        if (!existing) {
+          existing = new BreakerGate(rt.breaker(`provider:${provider.name}`), rt.platform.breaker.resetTimeoutMs);
+          gates.set(provider.name, existing);
+        }
+        return existing;
+      };
+      rt.log.info(
+        { providers: Object.fromEntries([Channel.EMAIL, Channel.SLACK, Channel.SMS, Channel.IN_APP].map((c) => [channelLabel(c), providerName(c) || 'none'])) },
+        'delivery providers',
+      );
+
+      const plans = new PlanCache(preferenceResolver(overrides.preference ?? rt.peer('preference')), config.planCacheTtlMs);
+      const accept = createAccept({
+        notifications,
+        deliveries,
+        transaction: rt.transaction,
+        plans,
+        limiter: new RateLimiter(config.rateLimits),
+        metrics,
+        providerName,
+        digestWindowMs: config.digestWindowMs,
+      });
+      const worker = new DeliveryWorker({
+        deliveries,
+        notifications,
+        deadLetters,
+        transaction: rt.transaction,
+        providers,
+        gate,
+        policy: config.retry,
+        sendTimeoutMs: config.sendTimeoutMs,
+        processingLeaseMs: config.processingLeaseMs,
+        metrics,
+        log: rt.log,
+      });
+      for (const lane of LANES) {
+        rt.consume({
+          purpose: lanePurpose(lane.name),
+          events: [laneRoutingKey(lane.name)],
+          prefetch: config.prefetch[lane.name],
+          maxAttempts: JOB_MAX_ATTEMPTS,
+          retryDelaysMs: JOB_RETRY_DELAYS_MS,
+          handle: (job) => worker.handle(job),
+        });
+      }
+      const events = eventHandlers({ accept, plans, log: rt.log });
+      rt.consume({ purpose: 'review-required', events: ['review.required'], handle: (event, tx) => events.reviewRequired(event, tx) });
+      rt.consume({ purpose: 'assistance-requested', events: ['assistance.requested'], handle: (event, tx) => events.assistanceRequested(event, tx) });
+      rt.consume({ purpose: 'preference-changed', events: ['preference.changed'], handle: (event) => events.preferenceChanged(event) });
+
+      const scheduler = new Scheduler({
+        deliveries,
+        transaction: rt.transaction,
+        worker,
+        intervalMs: config.scheduler.intervalMs,
+        batch: config.scheduler.batch,
+        processingLeaseMs: config.processingLeaseMs,
+        digestMaxSize: config.digestMaxSize,
+        metrics,
+        log: rt.log,
+      });
+      const sampleLaneDepth = async () => {
+        for (const lane of LANES) {
+          const depth = await rt.bus.queueDepth(laneQueue(lane.name)).catch(() => undefined);
+          if (depth !== undefined) metrics.laneDepth.set({ priority: lane.name }, depth);
+        }
+      };
+      let sampler: NodeJS.Timeout | undefined;
+
+      return {
+        routes: (router) =>
+          router.service(
+            NotificationService,
+            notificationHandlers({ accept, notifications, deliveries, deadLetters, transaction: rt.transaction, metrics, log: rt.log }),
+          ),
+        start() {
+          scheduler.start();
+          sampler = setInterval(() => void sampleLaneDepth(), LANE_DEPTH_INTERVAL_MS);
+          sampler.unref();
+          void sampleLaneDepth();
+        },
+        async stop() {
+          clearInterval(sampler);
+          await scheduler.stop();
+          await Promise.all([...new Set(providers.values())].map((provider) => provider.close?.()));
+        },
+      };
+    },
+  };
+}
+
+export const notification = notificationModule();

@@ -1,0 +1,230 @@
+// Test doubles and a harness for notification's handler and worker tests: the real service module started with
+// startService on a free port, over a memory store and an embedded bus, with a fake preference service (served
+// in memory with createRouterTransport) and fake providers implementing ChannelProvider.
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { type Client, Code, ConnectError, createClient, createRouterTransport } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { type NotificationStatusChanged, NotificationStatusChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
+import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
+import {
+  DeliveryDecision,
+  DeliveryPlanSchema,
+  PreferenceService,
+  type ResolveDeliveryRequest,
+  RouteKind,
+} from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { EmbeddedBus } from '../platform/bus/embedded.js';
+import { encodeEvent, type EventName, type EventOf } from '../platform/bus/events.js';
+import { newId } from '../platform/ids.js';
+import { createLogger } from '../platform/log.js';
+import { type RunningService, startService } from '../platform/service.js';
+import { MemoryStore } from '../platform/store/memory.js';
+import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendResult } from './providers/provider.js';
+import { notificationModule } from './service.js';
+
+export const TOKEN = 'tester-token-0123456789abcdef';
+
+/** Polls until check returns a value other than undefined/false, or fails after timeoutMs. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export type Behaviour = (message: OutgoingMessage, call: number) => Promise<SendResult> | SendResult;
+
+/** A provider double: records every call, counts successful sends per delivery, and does what it is told. */
+export class FakeProvider implements ChannelProvider {
+  readonly calls: OutgoingMessage[] = [];
+  /** Successful sends per delivery id. */
+  readonly sent = new Map<string, number>();
+  readonly sentAt = new Map<string, number>();
+  behaviour: Behaviour = () => ({ outcome: 'sent' });
+  delayMs = 0;
+
+  constructor(
+    readonly name: string,
+    readonly channel: Channel,
+  ) {}
+
+  async send(message: OutgoingMessage): Promise<SendResult> {
+    this.calls.push(message);
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    const result = await this.behaviour(message, this.calls.length);
+    this.sent.set(message.deliveryId, (this.sent.get(message.deliveryId) ?? 0) + 1);
+    this.sentAt.set(message.deliveryId, Date.now());
+    return { providerMessageId: `${this.name}-${message.deliveryId}-${message.attempt}`, ...result };
+  }
+
+  failWith(kind: ProviderError['kind'], reason: string, retryAfterMs?: number): void {
+    this.behaviour = () => {
+      throw new ProviderError(kind, reason, retryAfterMs);
+    };
+  }
+
+  succeed(outcome: SendResult['outcome'] = 'sent'): void {
+    this.behaviour = () => ({ outcome });
+  }
+}
+
+export interface PlanSpec {
+  channel: Channel;
+  address: string;
+  decision?: DeliveryDecision;
+  deliverAt?: Date;
+}
+
+/** A fake PreferenceService: per-user channel plans, per-topic routes by kind, unknown topics not_found. */
+export class FakePreference {
+  users = new Map<string, PlanSpec[]>();
+  topics = new Map<string, { primary: PlanSpec[]; escalation?: PlanSpec[] }>();
+  readonly requests: ResolveDeliveryRequest[] = [];
+  unavailable = false;
+
+  readonly client: Client<typeof PreferenceService> = createClient(
+    PreferenceService,
+    createRouterTransport(({ service }) => {
+      service(PreferenceService, {
+        resolveDelivery: (req) => {
+          this.requests.push(req);
+          if (this.unavailable) throw new ConnectError('preference is down', Code.Unavailable);
+          const target = req.recipient?.target;
+          let specs: PlanSpec[];
+          if (target?.case === 'userId') {
+            specs = this.users.get(target.value) ?? [{ channel: Channel.IN_APP, address: target.value }];
+          } else {
+            const routes = this.topics.get(target?.value ?? '');
+            if (!routes) throw new ConnectError(`topic "${target?.value}" has no route`, Code.NotFound);
+            specs = req.routeKind === RouteKind.ESCALATION ? (routes.escalation ?? routes.primary) : routes.primary;
+          }
+          const userId = target?.case === 'userId' ? target.value : '';
+          return {
+            plans: specs.map((s) =>
+              create(DeliveryPlanSchema, {
+                channel: s.channel,
+                address: s.address,
+                userId: s.channel === Channel.IN_APP ? s.address : userId,
+                decision: s.decision ?? DeliveryDecision.DELIVER_NOW,
+                deliverAt: timestampFromDate(s.deliverAt ?? new Date()),
+              }),
+            ),
+          };
+        },
+      });
+    }),
+  );
+}
+
+/** Everything notification emitted on notification.status.changed, in arrival order. */
+export class StatusLog {
+  readonly events: NotificationStatusChanged[] = [];
+
+  of(deliveryId: string): NotificationStatusChanged[] {
+    return this.events.filter((e) => e.deliveryId === deliveryId);
+  }
+
+  states(deliveryId: string): string[] {
+    return this.of(deliveryId).map((e) => `${DeliveryState[e.state]}#${e.attempt}`);
+  }
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  providers?: FakeProvider[];
+  preference?: FakePreference;
+}
+
+export interface Harness {
+  client: Client<typeof NotificationService>;
+  running: RunningService;
+  bus: EmbeddedBus;
+  store: MemoryStore;
+  preference: FakePreference;
+  providers: Map<Channel, FakeProvider>;
+  statuses: StatusLog;
+  publish<N extends EventName>(name: N, event: EventOf<N>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const TEST_ENV: Record<string, string> = {
+  PULSE_API_TOKENS: `tester:${TOKEN}`,
+  PULSE_SERVICE_TOKEN: 'service-token-0123456789abcdef',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  NOTIFICATION_SCHEDULER_INTERVAL_MS: '20',
+  NOTIFICATION_DIGEST_WINDOW_MS: '0',
+  NOTIFICATION_RETRY_BASE_MS: '20',
+  NOTIFICATION_RETRY_MAX_DELAY_MS: '100',
+  PULSE_SHUTDOWN_GRACE_MS: '100',
+};
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const bus = new EmbeddedBus();
+  const store = new MemoryStore('pulse_notification');
+  const preference = options.preference ?? new FakePreference();
+  const fakes = options.providers ?? [
+    new FakeProvider('fake-email', Channel.EMAIL),
+    new FakeProvider('fake-slack', Channel.SLACK),
+    new FakeProvider('fake-sms', Channel.SMS),
+  ];
+  const providers = new Map(fakes.map((p) => [p.channel, p]));
+  const statuses = new StatusLog();
+  // Declared before the service starts, so no status event finds the exchange without this queue.
+  await bus.consume(
+    {
+      name: 'test.status',
+      bindings: ['notification.status.changed'],
+      deadLetterQueue: 'test.dlq',
+      prefetch: 10_000,
+      maxAttempts: 1,
+      retryDelaysMs: [1],
+    },
+    async (delivery) => {
+      statuses.events.push(fromBinary(NotificationStatusChangedSchema, delivery.body));
+    },
+  );
+  const running = await startService(notificationModule({ preference: preference.client, providers: new Map(providers) }), {
+    env: { ...TEST_ENV, ...options.env },
+    bus,
+    store,
+    log: createLogger('notification', process.env.TEST_LOG_LEVEL ?? 'silent'),
+  });
+  const client = createClient(
+    NotificationService,
+    createConnectTransport({
+      baseUrl: running.url,
+      httpVersion: '1.1',
+      interceptors: [
+        (next) => (req) => {
+          req.header.set('authorization', `Bearer ${TOKEN}`);
+          return next(req);
+        },
+      ],
+    }),
+  );
+  return {
+    client,
+    running,
+    bus,
+    store,
+    preference,
+    providers,
+    statuses,
+    async publish(name, event) {
+      // The event id is the message id, as the outbox publishes it: publishing the same event twice is a redelivery.
+      const id = (event as { eventId?: string }).eventId || newId('evt');
+      await bus.publish({ id, routingKey: name, ...encodeEvent(name, event), headers: {}, timestamp: new Date() });
+    },
+    async stop() {
+      await running.stop();
+      await bus.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// Test wiring shared by the preference and status tests: the platform's real unit of work (memory store,
+// transactional outbox, embedded bus) and consumers, without a server. Not used by production code.
+import { trace } from '@opentelemetry/api';
+import { pino } from 'pino';
+import type { ConsumerSpec } from './bus/consumer.js';
+import { initInbox, startConsumer } from './bus/consumer.js';
+import { EmbeddedBus } from './bus/embedded.js';
+import { decodeEvent, type EventName, type EventOf } from './bus/events.js';
+import { Outbox, type OutboxRow } from './bus/outbox.js';
+import type { ServiceName } from './catalog.js';
+import { Metrics } from './metrics.js';
+import { MemoryStore } from './store/memory.js';
+import { createTransact, type Transact } from './unit-of-work.js';
+
+export interface TestPlatform {
+  store: MemoryStore;
+  bus: EmbeddedBus;
+  metrics: Metrics;
+  transaction: Transact;
+  /** Starts an idempotent consumer as the platform would; stop it with cancel(). */
+  consume<N extends EventName>(spec: ConsumerSpec<N>): ReturnType<typeof startConsumer>;
+  /** Events of one name committed through the outbox so far, oldest first. */
+  emitted<N extends EventName>(name: N): Promise<EventOf<N>[]>;
+  close(): Promise<void>;
+}
+
+export async function testPlatform(service: ServiceName): Promise<TestPlatform> {
+  const store = new MemoryStore(`pulse_${service}`);
+  const bus = new EmbeddedBus();
+  const metrics = new Metrics(service);
+  const log = pino({ level: 'silent' });
+  const tracer = trace.getTracer('test');
+  const outbox = new Outbox(store, bus, { log, metrics, tracer });
+  await outbox.init();
+  await initInbox(store);
+  const transaction = createTransact(store, outbox, bus);
+  return {
+    store,
+    bus,
+    metrics,
+    transaction,
+    consume: (spec) => startConsumer({ service, bus, store, transaction, tracer, metrics, log }, spec),
+    async emitted(name) {
+      const rows = await store.collection<OutboxRow>('outbox').find({ routingKey: name }, { sort: { createdAt: 1 } });
+      return rows.map((row) => decodeEvent(row) as EventOf<typeof name>);
+    },
+    async close() {
+      await bus.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// The topic_routes collection: where each topic's notifications go. A route's identity is its topic, kind, channel
+// and target, which also make its _id, so concurrent upserts of one route meet on one document.
+import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { type Doc, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+
+export interface RouteKey {
+  topic: string;
+  channel: Channel;
+  target: string;
+  kind: RouteKind;
+}
+
+export interface RouteDoc extends Doc, RouteKey {
+  updatedAt: Date;
+}
+
+interface MarkerDoc extends Doc {
+  at: Date;
+}
+
+const COLLECTION = 'topic_routes';
+const MARKERS = 'markers';
+const SEEDED = 'topic_routes.seeded';
+
+/** Routes a fresh installation starts with; seeded once, so deleting one sticks. */
+export const DEFAULT_ROUTES: readonly RouteKey[] = [
+  { topic: 'review', channel: Channel.IN_APP, target: 'reviewers', kind: RouteKind.PRIMARY },
+  { topic: 'review', channel: Channel.IN_APP, target: 'team-leads', kind: RouteKind.ESCALATION },
+  { topic: 'sales', channel: Channel.SLACK, target: '#sales', kind: RouteKind.PRIMARY },
+  { topic: 'pricing', channel: Channel.EMAIL, target: 'pricing@example.com', kind: RouteKind.PRIMARY },
+];
+
+function routeId(key: RouteKey): string {
+  return JSON.stringify([key.topic, key.kind, key.channel, key.target]);
+}
+
+export class RoutesRepository {
+  constructor(private readonly store: Store) {}
+
+  async init(): Promise<void> {
+    await this.store.collection<RouteDoc>(COLLECTION).createIndex({ topic: 1, channel: 1 });
+  }
+
+  /**
+   * Writes DEFAULT_ROUTES unless this store was ever seeded; true when it seeded now. The marker and the routes
+   * commit together, and replicas starting at once meet on the marker's _id.
+   */
+  async seedDefaults(now: Date): Promise<boolean> {
+    try {
+      await this.store.transaction(async (tx) => {
+        await tx.collection<MarkerDoc>(MARKERS).insertOne({ _id: SEEDED, at: now });
+        for (const route of DEFAULT_ROUTES) await this.upsert(tx, route, now);
+      });
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  async upsert(tx: TxScope, key: RouteKey, now: Date): Promise<{ route: RouteDoc; created: boolean }> {
+    const _id = routeId(key);
+    const before = await tx
+      .collection<RouteDoc>(COLLECTION)
+      .findOneAndUpdate(
+        { _id },
+        { $set: { updatedAt: now }, $setOnInsert: { topic: key.topic, channel: key.channel, target: key.target, kind: key.kind } },
+        { upsert: true, returnDocument: 'before' },
+      );
+    return { route: { _id, ...key, updatedAt: now }, created: before === null };
+  }
+
+  /** Removes the route; false when there was none. */
+  async delete(tx: TxScope, key: RouteKey): Promise<boolean> {
+    const { deletedCount } = await tx.collection<RouteDoc>(COLLECTION).deleteOne({ _id: routeId(key) });
+    return deletedCount > 0;
+  }
+
+  countOf(tx: TxScope, topic: string): Promise<number> {
+    return tx.collection<RouteDoc>(COLLECTION).countDocuments({ topic });
+  }
+
+  /** Routes of one topic, or of all, by topic, channel, kind and target. */
+  list(topic?: string): Promise<RouteDoc[]> {
+    return this.store
+      .collection<RouteDoc>(COLLECTION)
+      .find(topic ? { topic } : {}, { sort: { topic: 1, channel: 1, kind: 1, target: 1 } });
+  }
+
+  /** Every topic with a route, sorted. */
+  async topics(): Promise<string[]> {
+    return [...new Set((await this.list()).map((route) => route.topic))];
+  }
+}

@@ -1,0 +1,83 @@
+// ReviewService: the reviewers' workflow over review cases, and the policy that opens them.
+import type { ServiceImpl } from '@connectrpc/connect';
+import { ReviewState } from '../../gen/pulse/common/v1/review_pb.js';
+import { ReviewNotice } from '../../gen/pulse/events/v1/events_pb.js';
+import { ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
+import { notFound } from '../platform/errors.js';
+import type { Transact } from '../platform/unit-of-work.js';
+import { type CaseRepository, toReviewCase } from './cases.js';
+import type { ReviewMetrics } from './metrics.js';
+import { reviewRequired, reviewResolved } from './notices.js';
+import { encodePageToken } from './page-token.js';
+import { type PolicyRepository, toReviewPolicy } from './policies.js';
+import { applyPolicyUpdate } from './policy-update.js';
+import { checkClaim, checkGet, checkList, checkResolve } from './validate.js';
+
+export interface ReviewDeps {
+  cases: CaseRepository;
+  policies: PolicyRepository;
+  transaction: Transact;
+  metrics: ReviewMetrics;
+  now?: () => Date;
+}
+
+export function reviewHandlers(deps: ReviewDeps): ServiceImpl<typeof ReviewService> {
+  const now = deps.now ?? (() => new Date());
+
+  return {
+    async listReviews(req) {
+      const { size, afterId } = checkList(req);
+      // One more than asked tells whether another page follows.
+      const docs = await deps.cases.list(req, afterId, size + 1);
+      const page = docs.slice(0, size);
+      const last = page.at(-1);
+      return {
+        reviews: page.map(toReviewCase),
+        nextPageToken: docs.length > size && last ? encodePageToken(last._id, req) : '',
+      };
+    },
+
+    async getReview(req) {
+      checkGet(req);
+      const doc = await deps.cases.get(req.reviewId);
+      if (!doc) throw notFound(`no review case with review_id "${req.reviewId}"`);
+      return { review: toReviewCase(doc) };
+    },
+
+    async claimReview(req) {
+      checkClaim(req);
+      return { review: toReviewCase(await deps.cases.claim(req.reviewId, req.reviewer, now())) };
+    },
+
+    async resolveReview(req) {
+      checkResolve(req);
+      const policy = await deps.policies.get();
+      const at = now();
+      const doc = await deps.transaction(async (tx) => {
+        const resolved = await deps.cases.resolve(tx, {
+          reviewId: req.reviewId,
+          reviewer: req.reviewer,
+          outcome: req.outcome,
+          note: req.note,
+          now: at,
+          policy,
+        });
+        await tx.emit('review.resolved', reviewResolved(resolved, req.outcome, req.reviewer, at));
+        // An escalation is a new call for people: the topic's escalation routes hear it.
+        if (req.outcome === ReviewState.ESCALATED) await tx.emit('review.required', reviewRequired(resolved, ReviewNotice.ESCALATED, '', at));
+        return resolved;
+      });
+      deps.metrics.resolved(req.outcome);
+      return { review: toReviewCase(doc) };
+    },
+
+    async getReviewPolicy() {
+      return { policy: toReviewPolicy(await deps.policies.get()) };
+    },
+
+    async updateReviewPolicy(req) {
+      const policy = await deps.policies.update((current) => applyPolicyUpdate(current, req), now());
+      return { policy: toReviewPolicy(policy) };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// The policy collection: one document, the policy in force. Absent until the first update, when the built-in
+// default applies. Updates are compare-and-set on the version, so two concurrent edits never lose one another.
+import { create } from '@bufbuild/protobuf';
+import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { type ReviewPolicy, ReviewPolicySchema, SlaRuleSchema } from '../../gen/pulse/review/v1/review_service_pb.js';
+import { type Doc, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+import { DEFAULT_POLICY, type Policy } from './policy.js';
+
+interface PolicyDoc extends Doc, Policy {}
+
+const COLLECTION = 'policy';
+const POLICY_ID = 'review';
+const MAX_ATTEMPTS = 5;
+
+export function toReviewPolicy(policy: Policy): ReviewPolicy {
+  return create(ReviewPolicySchema, {
+    scoreThreshold: policy.scoreThreshold,
+    caseSignals: policy.caseSignals,
+    trendDrop: policy.trendDrop,
+    cooldown: durationFromMs(policy.cooldownMs),
+    slas: policy.slas.map((rule) => create(SlaRuleSchema, { severity: rule.severity, openFor: durationFromMs(rule.openForMs) })),
+    topic: policy.topic,
+    version: BigInt(policy.version),
+    updatedAt: policy.updatedAt ? timestampFromDate(policy.updatedAt) : undefined,
+  });
+}
+
+function fromDoc(doc: PolicyDoc | null): Policy {
+  if (!doc) return structuredClone({ ...DEFAULT_POLICY });
+  const { _id, ...policy } = doc;
+  return policy;
+}
+
+export class PolicyRepository {
+  constructor(private readonly store: Store) {}
+
+  /** The policy in force, read through tx when given (so a unit of work sees one policy throughout). */
+  async get(tx: TxScope = this.store): Promise<Policy> {
+    return fromDoc(await tx.collection<PolicyDoc>(COLLECTION).findOne({ _id: POLICY_ID }));
+  }
+
+  /**
+   * Replaces the policy with change(current), stamped with the next version. change may throw (validation) before
+   * anything is written; it runs again if another update landed in between.
+   */
+  async update(change: (current: Policy) => Policy, now: Date): Promise<Policy> {
+    const policies = this.store.collection<PolicyDoc>(COLLECTION);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.get();
+      const next: Policy = { ...change(current), version: current.version + 1, updatedAt: now };
+      if (current.version === 0) {
+        try {
+          await policies.insertOne({ _id: POLICY_ID, ...next });
+          return next;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          continue;
+        }
+      }
+      const stored = await policies.findOneAndUpdate({ _id: POLICY_ID, version: current.version }, { $set: { ...next } });
+      if (stored) return next;
+    }
+    throw new ConnectError('the review policy kept changing under concurrent updates; retry', Code.Aborted);
+  }
+}

@@ -1,0 +1,100 @@
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { durationFromMs, FieldMaskSchema } from '@bufbuild/protobuf/wkt';
+import { describe, expect, it } from 'vitest';
+import { EscalationSignal } from '../../gen/pulse/common/v1/conversation_pb.js';
+import { Severity } from '../../gen/pulse/common/v1/review_pb.js';
+import { ReviewPolicySchema, SlaRuleSchema, UpdateReviewPolicyRequestSchema } from '../../gen/pulse/review/v1/review_service_pb.js';
+import { InvalidRequest } from '../platform/validate.js';
+import { DEFAULT_POLICY, type Policy } from './policy.js';
+import { applyPolicyUpdate } from './policy-update.js';
+
+const current: Policy = structuredClone({ ...DEFAULT_POLICY });
+
+function update(paths: string[], policy: MessageInitShape<typeof ReviewPolicySchema> | undefined) {
+  return applyPolicyUpdate(
+    current,
+    create(UpdateReviewPolicyRequestSchema, {
+      policy: policy ? create(ReviewPolicySchema, policy) : undefined,
+      updateMask: create(FieldMaskSchema, { paths }),
+    }),
+  );
+}
+
+function violations(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof InvalidRequest) return err.violations.map((v) => `${v.field}: ${v.problem}`);
+    throw err;
+  }
+  throw new Error('expected invalid_argument');
+}
+
+describe('applyPolicyUpdate', () => {
+  it('changes only the fields the mask names', () => {
+    const next = update(['score_threshold', 'cooldown'], { scoreThreshold: -0.3, cooldown: durationFromMs(60_000), topic: 'ignored', trendDrop: 1 });
+    expect(next).toEqual({ ...current, scoreThreshold: -0.3, cooldownMs: 60_000 });
+  });
+
+  it('replaces lists whole and keeps each signal once', () => {
+    const next = update(['case_signals', 'slas'], {
+      caseSignals: [EscalationSignal.REFUND, EscalationSignal.LEGAL_THREAT, EscalationSignal.REFUND],
+      slas: [create(SlaRuleSchema, { severity: Severity.CRITICAL, openFor: durationFromMs(1_000) })],
+    });
+    expect(next.caseSignals).toEqual([EscalationSignal.REFUND, EscalationSignal.LEGAL_THREAT]);
+    expect(next.slas).toEqual([{ severity: Severity.CRITICAL, openForMs: 1_000 }]);
+  });
+
+  it('allows an empty signal list and turning trend detection off', () => {
+    expect(update(['case_signals', 'trend_drop'], { caseSignals: [], trendDrop: 0 })).toMatchObject({ caseSignals: [], trendDrop: 0 });
+  });
+
+  it('names an out-of-range threshold as policy.score_threshold', () => {
+    expect(violations(() => update(['score_threshold'], { scoreThreshold: 1.5 }))).toEqual(['policy.score_threshold: must be between -1 and 1 (got 1.5)']);
+    expect(violations(() => update(['score_threshold'], { scoreThreshold: Number.NaN }))[0]).toMatch(/^policy.score_threshold: /);
+  });
+
+  it('names every bad value at once', () => {
+    const problems = violations(() =>
+      update(['trend_drop', 'cooldown', 'topic', 'case_signals', 'slas'], {
+        trendDrop: 3,
+        cooldown: durationFromMs(8 * 86_400_000),
+        topic: 'Not A Topic',
+        caseSignals: [EscalationSignal.REFUND, 0, 99 as EscalationSignal],
+        slas: [
+          create(SlaRuleSchema, { severity: Severity.HIGH, openFor: durationFromMs(500) }),
+          create(SlaRuleSchema, { severity: Severity.HIGH, openFor: durationFromMs(60_000) }),
+          create(SlaRuleSchema, { severity: Severity.UNSPECIFIED }),
+        ],
+      }),
+    );
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'policy.trend_drop',
+      'policy.cooldown',
+      'policy.topic',
+      'policy.case_signals[1]',
+      'policy.case_signals[2]',
+      'policy.slas[0].open_for',
+      'policy.slas[1].severity',
+      'policy.slas[2].severity',
+      'policy.slas[2].open_for',
+    ]);
+  });
+
+  it('requires a mask, and rejects unknown and output-only paths', () => {
+    expect(violations(() => update([], { scoreThreshold: -0.4 }))[0]).toMatch(/^update_mask: is required/);
+    expect(violations(() => update(['scoreThreshold'], { scoreThreshold: -0.4 }))).toEqual([
+      'update_mask: unknown field "scoreThreshold" (updatable: score_threshold, case_signals, trend_drop, cooldown, slas, topic)',
+    ]);
+    expect(violations(() => update(['version', 'updated_at'], {}))).toEqual([
+      'update_mask: "version" is output only and cannot be set',
+      'update_mask: "updated_at" is output only and cannot be set',
+    ]);
+    expect(violations(() => update(['slas.open_for'], {}))[0]).toMatch(/unknown field "slas.open_for"/);
+  });
+
+  it('requires the policy carrying the values, and a cooldown when the mask names it', () => {
+    expect(violations(() => update(['topic'], undefined))).toEqual(['policy: is required: it carries the new values']);
+    expect(violations(() => update(['cooldown'], {}))).toEqual(['policy.cooldown: is required (between 0s and 7 days)']);
+  });
+});

@@ -1,0 +1,45 @@
+// The analyses collection: one document per analysed message, keyed by message_id. Scores and signals only; the
+// text stays with ingestion.
+import { create } from '@bufbuild/protobuf';
+import { type EscalationSignal, type Sentiment, SentimentSchema } from '../../gen/pulse/common/v1/conversation_pb.js';
+import type { Doc, Store, TxScope } from '../platform/store/collection.js';
+import { labelOf, type SentimentScores } from './analyzer.js';
+import type { ScoredMessage } from './conversation.js';
+
+export interface AnalysisDoc extends Doc, Omit<ScoredMessage, 'messageId'> {
+  conversationId: string;
+  customerId: string;
+  agentId: string;
+  /** The InteractionReceived event analysed. */
+  causationId: string;
+  analyzedAt: Date;
+}
+
+const COLLECTION = 'analyses';
+
+export function toSentiment(scores: SentimentScores, signals: readonly EscalationSignal[]): Sentiment {
+  return create(SentimentSchema, {
+    compound: scores.compound,
+    positive: scores.positive,
+    neutral: scores.neutral,
+    negative: scores.negative,
+    label: labelOf(scores.compound),
+    signals: [...signals],
+  });
+}
+
+export class AnalysisRepository {
+  constructor(private readonly store: Store) {}
+
+  async init(): Promise<void> {
+    await this.store.collection<AnalysisDoc>(COLLECTION).createIndex({ conversationId: 1, occurredAt: 1 });
+  }
+
+  async exists(tx: TxScope, messageId: string): Promise<boolean> {
+    return (await tx.collection<AnalysisDoc>(COLLECTION).findOne({ _id: messageId })) !== null;
+  }
+
+  insert(tx: TxScope, doc: AnalysisDoc): Promise<void> {
+    return tx.collection<AnalysisDoc>(COLLECTION).insertOne(doc);
+  }
+}

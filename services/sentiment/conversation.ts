@@ -1,0 +1,111 @@
+// How a conversation is going, from its customer messages: plain arithmetic, no I/O.
+//
+// - rolling score: an exponentially weighted mean of the customer's scores, new = w * score + (1 - w) * old, with
+//   w = 0.5, so the last message counts half, the one before a quarter, ... It follows a turn within two or three
+//   messages without jumping at every word.
+// - baseline: the plain mean of the first three customer messages: how this customer sounds when things are normal
+//   for them (some people are terse, some gush), so a drop is measured against them, not against zero.
+// - drop = baseline - rolling: positive when the conversation got worse.
+// - trend: NEW until the baseline is formed; then STABLE within 0.1 of it, else IMPROVING or WORSENING.
+// - sharp drop: once the baseline is formed, a drop of at least 0.5 is itself an escalation signal (SHARP_DROP).
+import { create } from '@bufbuild/protobuf';
+import {
+  Author,
+  type ConversationMood,
+  ConversationMoodSchema,
+  EscalationSignal,
+  Trend,
+} from '../../gen/pulse/common/v1/conversation_pb.js';
+
+export const ROLLING_WEIGHT = 0.5;
+export const BASELINE_MESSAGES = 3;
+export const STABLE_BAND = 0.1;
+export const SHARP_DROP = 0.5;
+
+export interface Mood {
+  rolling: number;
+  baseline: number;
+  /** Customer messages scored. */
+  count: number;
+}
+
+export const NO_MOOD: Mood = { rolling: 0, baseline: 0, count: 0 };
+
+/** The mood after one more customer message with this compound score. */
+export function nextMood(mood: Mood, score: number): Mood {
+  const count = mood.count + 1;
+  const rolling = mood.count === 0 ? score : ROLLING_WEIGHT * score + (1 - ROLLING_WEIGHT) * mood.rolling;
+  const baseline = count <= BASELINE_MESSAGES ? mood.baseline + (score - mood.baseline) / count : mood.baseline;
+  return { rolling, baseline, count };
+}
+
+export function drop(mood: Mood): number {
+  return mood.count === 0 ? 0 : mood.baseline - mood.rolling;
+}
+
+export function trend(mood: Mood): Trend {
+  if (mood.count < BASELINE_MESSAGES) return Trend.NEW;
+  const change = mood.rolling - mood.baseline;
+  if (Math.abs(change) < STABLE_BAND) return Trend.STABLE;
+  return change > 0 ? Trend.IMPROVING : Trend.WORSENING;
+}
+
+/** Whether the latest message left the conversation sharply below its own baseline. */
+export function isSharpDrop(mood: Mood): boolean {
+  return mood.count > BASELINE_MESSAGES && drop(mood) >= SHARP_DROP;
+}
+
+export function toConversationMood(mood: Mood): ConversationMood {
+  return create(ConversationMoodSchema, {
+    rollingScore: mood.rolling,
+    baselineScore: mood.baseline,
+    drop: drop(mood),
+    customerMessageCount: mood.count,
+    trend: trend(mood),
+  });
+}
+
+/** One scored message as the conversation keeps it (no text). */
+export interface ScoredMessage {
+  messageId: string;
+  author: Author;
+  compound: number;
+  positive: number;
+  neutral: number;
+  negative: number;
+  signals: EscalationSignal[];
+  occurredAt: Date;
+}
+
+export interface ConversationState {
+  mood: Mood;
+  /** Signals of the customer's messages, each once, in enum order. */
+  signalsSeen: EscalationSignal[];
+  /** The latest messages of any author, oldest first, at most RECENT_MESSAGES. */
+  recent: ScoredMessage[];
+}
+
+export const RECENT_MESSAGES = 50;
+
+export const EMPTY_CONVERSATION: ConversationState = { mood: NO_MOOD, signalsSeen: [], recent: [] };
+
+/**
+ * The conversation after one more message, and the message as recorded (with SHARP_DROP when it left the
+ * conversation sharply below its baseline). Agent, bot and system messages are kept but do not move the mood.
+ */
+export function addMessage(state: ConversationState, message: ScoredMessage): { state: ConversationState; message: ScoredMessage } {
+  let { mood, signalsSeen } = state;
+  let recorded = message;
+  if (message.author === Author.CUSTOMER) {
+    mood = nextMood(mood, message.compound);
+    if (isSharpDrop(mood) && !message.signals.includes(EscalationSignal.SHARP_DROP)) {
+      recorded = { ...message, signals: [...message.signals, EscalationSignal.SHARP_DROP].sort((a, b) => a - b) };
+    }
+    signalsSeen = [...new Set([...signalsSeen, ...recorded.signals])].sort((a, b) => a - b);
+  }
+  // Messages can be analysed out of order; the list stays in the order they were written.
+  const recent = [...state.recent, recorded]
+    .sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime())
+    .slice(-RECENT_MESSAGES);
+  return { state: { mood, signalsSeen, recent }, message: recorded };
+}

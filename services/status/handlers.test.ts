@@ -1,0 +1,391 @@
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { durationFromMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { type Client, Code, ConnectError, createClient, createRouterTransport } from '@connectrpc/connect';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Channel, DeliveryState as S, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { type NotificationStatusChanged, NotificationStatusChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
+import { type NotificationStatus, StatusService, type WatchStatusResponse } from '../../gen/pulse/status/v1/status_service_pb.js';
+import { movesForward } from '../common/delivery-state.js';
+import type { Consumer } from '../platform/bus/bus.js';
+import { Metrics } from '../platform/metrics.js';
+import { statusHandlers } from './handlers.js';
+import { InboxRepository } from './inbox.js';
+import { DeliveryMetrics } from './metrics.js';
+import { statusChangeHandler } from './status-changes.js';
+import { StatusRepository } from './statuses.js';
+import { type TestPlatform, testPlatform } from '../platform/testing.js';
+import { StatusFeed } from './watch.js';
+
+const log = pino({ level: 'silent' });
+let platform: TestPlatform;
+let statuses: StatusRepository;
+let inbox: InboxRepository;
+let feed: StatusFeed;
+let consumer: Consumer;
+let api: Client<typeof StatusService>;
+let handled = 0;
+/** Polls the watchers' feed made, to wait for one to have looked. */
+let polls = 0;
+
+/** Real time, but strictly increasing, so items stored one after another never share a timestamp. */
+let lastMs = 0;
+const now = () => new Date((lastMs = Math.max(Date.now(), lastMs + 1)));
+
+beforeEach(async () => {
+  platform = await testPlatform('status');
+  statuses = new StatusRepository(platform.store);
+  inbox = new InboxRepository(platform.store);
+  await statuses.init();
+  await inbox.init();
+  polls = 0;
+  const counted = { changedSince: (...args: Parameters<StatusRepository['changedSince']>) => (polls++, statuses.changedSince(...args)) };
+  feed = new StatusFeed(counted, { pollMs: 50, overlapMs: 1_000, log });
+  const metrics = new DeliveryMetrics(platform.metrics);
+  consumer = await platform.consume({
+    purpose: 'changes',
+    events: ['notification.status.changed'],
+    prefetch: 64,
+    handle: statusChangeHandler({ statuses, inbox, feed, metrics, log, now }),
+  });
+  const handlers = statusHandlers({ store: platform.store, statuses, inbox, feed, metrics, watch: { maxMs: 20_000, graceMs: 300 }, now });
+  api = createClient(StatusService, createRouterTransport((router) => router.service(StatusService, handlers)));
+  handled = 0;
+});
+
+afterEach(async () => {
+  await consumer.cancel();
+  await platform.close();
+});
+
+async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Publishes the events as notification would (one unit of work) and waits until the consumer handled them all. */
+async function send(...events: NotificationStatusChanged[]): Promise<void> {
+  await platform.transaction(async (tx) => {
+    for (const event of events) await tx.emit('notification.status.changed', event);
+  });
+  handled += events.length;
+  await until(async () => (await platform.store.collection('inbox').countDocuments({})) >= handled, `${handled} events handled`);
+}
+
+const ACCEPTED_AT = new Date(Date.now() - 60_000);
+let seq = 0;
+type ChangeInit = MessageInitShape<typeof NotificationStatusChangedSchema>;
+function change(init: ChangeInit): NotificationStatusChanged {
+  seq++;
+  const defaults: ChangeInit = {
+    eventId: `evt-${seq}`,
+    occurredAt: timestampFromDate(new Date(ACCEPTED_AT.getTime() + seq)),
+    notificationId: 'ntf-1',
+    recipient: { target: { case: 'topic', value: 'review' } },
+    priority: Priority.HIGH,
+    notificationType: 'review.required',
+    acceptedAt: timestampFromDate(ACCEPTED_AT),
+  };
+  return create(NotificationStatusChangedSchema, { ...defaults, ...init } as ChangeInit);
+}
+
+/** The SENT change with which an in-app worker hands a delivery to the inbox. */
+const handOver = (notificationId: string, userId: string, deliveryId = `dlv-${notificationId}`) =>
+  change({
+    notificationId,
+    deliveryId,
+    userId,
+    channel: Channel.IN_APP,
+    state: S.SENT,
+    attempt: 1,
+    provider: 'in-app',
+    inbox: { title: `About ${notificationId}`, body: 'A case needs you', data: { review_id: `rev-${notificationId}` } },
+  });
+
+async function failure(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (err) {
+    const e = ConnectError.from(err);
+    return `${Code[e.code]}: ${e.rawMessage}`;
+  }
+  throw new Error('the call succeeded');
+}
+
+const stateOf = async (notificationId: string) => (await api.getStatus({ notificationId })).status!;
+const summary = (status: NotificationStatus) => ({
+  state: S[status.state],
+  deliveries: status.deliveries.map((d) => `${d.deliveryId}:${S[d.state]}@${d.attempt}/${d.provider}`),
+});
+
+/** A deterministic shuffle (Park-Miller), so a failure can be replayed. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 48_271) % 2_147_483_647;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+describe('applying status changes', () => {
+  it('moves every timeline only forward, whatever order the events arrive in', async () => {
+    for (const seed of [1, 7, 42, 1234, 99_999]) {
+      const id = `ntf-shuffle-${seed}`;
+      const email = { notificationId: id, deliveryId: `${id}-email`, channel: Channel.EMAIL, provider: 'smtp' };
+      const sms = { notificationId: id, deliveryId: `${id}-sms`, channel: Channel.SMS, provider: 'twilio' };
+      const events = [
+        change({ notificationId: id, state: S.ACCEPTED }),
+        change({ ...email, state: S.PROCESSING, attempt: 1 }),
+        change({ ...email, state: S.SENT, attempt: 1 }),
+        change({ ...email, state: S.DELIVERED, attempt: 1 }),
+        change({ ...sms, state: S.PROCESSING, attempt: 1 }),
+        change({ ...sms, state: S.DEFERRED, attempt: 2, reason: 'provider answered 503; retrying' }),
+        change({ ...sms, state: S.PROCESSING, attempt: 2 }),
+        change({ ...sms, state: S.SENT, attempt: 2 }),
+      ];
+      await send(...shuffled(events, seed));
+      const status = await stateOf(id);
+      expect(summary(status)).toEqual({ state: 'DELIVERED', deliveries: [`${id}-email:DELIVERED@1/smtp`, `${id}-sms:SENT@2/twilio`] });
+      expect(status).toMatchObject({ priority: Priority.HIGH, notificationType: 'review.required', recipient: { target: { case: 'topic', value: 'review' } } });
+      expect(timestampDate(status.acceptedAt!)).toEqual(ACCEPTED_AT);
+      for (const delivery of status.deliveries) {
+        for (let i = 1; i < delivery.history.length; i++) {
+          expect(movesForward(delivery.history[i - 1], delivery.history[i])).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('keeps the notification ACCEPTED until it has deliveries', async () => {
+    await send(change({ notificationId: 'ntf-new', state: S.ACCEPTED, recipient: { target: { case: 'userId', value: 'ann' } } }));
+    const status = await stateOf('ntf-new');
+    expect(summary(status)).toEqual({ state: 'ACCEPTED', deliveries: [] });
+    expect(status.recipient!.target).toEqual({ case: 'userId', value: 'ann' });
+  });
+
+  it('stores an in-app hand-over in the inbox and marks it DELIVERED, once', async () => {
+    await send(handOver('ntf-in', 'reviewers'));
+    const { items, unreadCount } = await api.listInbox({ userId: 'reviewers' });
+    expect(unreadCount).toBe(1);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ notificationId: 'ntf-in', deliveryId: 'dlv-ntf-in', title: 'About ntf-in', priority: Priority.HIGH });
+    expect(items[0].data).toEqual({ review_id: 'rev-ntf-in' });
+    expect(items[0].readAt).toBeUndefined();
+
+    const status = await stateOf('ntf-in');
+    expect(summary(status)).toEqual({ state: 'DELIVERED', deliveries: ['dlv-ntf-in:DELIVERED@1/inbox'] });
+    expect(status.deliveries[0].userId).toBe('reviewers');
+    expect(status.deliveries[0].history.map((h) => [S[h.state], h.provider])).toEqual([
+      ['SENT', 'in-app'],
+      ['DELIVERED', 'inbox'],
+    ]);
+
+    await send(handOver('ntf-in', 'reviewers')); // the same hand-over again, as a new event
+    expect((await api.listInbox({ userId: 'reviewers' })).items).toHaveLength(1);
+    expect((await stateOf('ntf-in')).deliveries[0].history).toHaveLength(2);
+
+    const text = await platform.metrics.text();
+    expect(text).toMatch(/pulse_delivery_latency_seconds_count\{[^}]*channel="in_app"[^}]*priority="high"[^}]*\} 1\n/);
+    expect(text).toMatch(/pulse_notification_deliveries_final_total\{[^}]*channel="in_app"[^}]*state="delivered"[^}]*\} 1\n/);
+  });
+
+  it('leaves a SENT without inbox content as SENT', async () => {
+    await send(change({ notificationId: 'ntf-bare', deliveryId: 'dlv-bare', userId: 'ann', channel: Channel.IN_APP, state: S.SENT, attempt: 1 }));
+    expect(summary(await stateOf('ntf-bare')).deliveries).toEqual(['dlv-bare:SENT@1/']);
+    expect((await api.listInbox({ userId: 'ann' })).items).toEqual([]);
+  });
+});
+
+describe('the inbox', () => {
+  it('marks the user own items read, moves their deliveries to READ and counts what is left', async () => {
+    await send(handOver('ntf-a', 'ann'), handOver('ntf-b', 'ann'), handOver('ntf-c', 'bob'));
+    const first = await api.markRead({ userId: 'ann', notificationIds: ['ntf-a', 'ntf-c', 'ntf-unknown'] });
+    expect(first).toMatchObject({ markedCount: 1, unreadCount: 1 });
+    expect(await api.markRead({ userId: 'ann', notificationIds: ['ntf-a'] })).toMatchObject({ markedCount: 0, unreadCount: 1 });
+
+    expect(summary(await stateOf('ntf-a'))).toEqual({ state: 'READ', deliveries: ['dlv-ntf-a:READ@1/inbox'] });
+    expect(summary(await stateOf('ntf-c')).state).toBe('DELIVERED'); // bob's item: not ann's to mark
+    const all = await api.listInbox({ userId: 'ann' });
+    expect(all.items.map((i) => [i.notificationId, i.readAt !== undefined])).toEqual([
+      ['ntf-b', false],
+      ['ntf-a', true],
+    ]);
+    expect((await api.listInbox({ userId: 'ann', unreadOnly: true })).items.map((i) => i.notificationId)).toEqual(['ntf-b']);
+    expect((await api.listInbox({ userId: 'bob' })).unreadCount).toBe(1);
+
+    expect(await failure(api.markRead({ userId: 'ann', notificationIds: [] }))).toBe('InvalidArgument: notification_ids: must not be empty');
+    expect(await failure(api.markRead({ userId: '', notificationIds: ['x y'] }))).toMatch(/user_id: is required; notification_ids\[0\]/);
+  });
+
+  it('pages newest first, and a page token is unaffected by items arriving meanwhile', async () => {
+    for (let i = 1; i <= 5; i++) await send(handOver(`ntf-p${i}`, 'pat'));
+    const ids = (items: { notificationId: string }[]) => items.map((i) => i.notificationId);
+    const page1 = await api.listInbox({ userId: 'pat', pageSize: 2 });
+    expect(ids(page1.items)).toEqual(['ntf-p5', 'ntf-p4']);
+    expect(page1.unreadCount).toBe(5);
+
+    await send(handOver('ntf-p6', 'pat'));
+    const page2 = await api.listInbox({ userId: 'pat', pageSize: 2, pageToken: page1.nextPageToken });
+    expect(ids(page2.items)).toEqual(['ntf-p3', 'ntf-p2']);
+    const page3 = await api.listInbox({ userId: 'pat', pageSize: 2, pageToken: page2.nextPageToken });
+    expect(ids(page3.items)).toEqual(['ntf-p1']);
+    expect(page3.nextPageToken).toBe('');
+    expect(ids((await api.listInbox({ userId: 'pat', pageSize: 2 })).items)).toEqual(['ntf-p6', 'ntf-p5']);
+    expect((await api.listInbox({ userId: 'pat' })).items).toHaveLength(6);
+
+    expect(await failure(api.listInbox({ userId: 'pat', pageToken: 'garbage' }))).toMatch(/^InvalidArgument: page_token/);
+    expect(await failure(api.listInbox({ userId: 'pat', pageSize: 201 }))).toMatch(/^InvalidArgument: page_size/);
+  });
+});
+
+/** The next message of a stream, failing the test instead of hanging when none comes. */
+async function next(stream: AsyncIterator<WatchStatusResponse>, ms = 5_000): Promise<IteratorResult<WatchStatusResponse>> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      stream.next(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no stream message within ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const watchedState = async (stream: AsyncIterator<WatchStatusResponse>) => {
+  const result = await next(stream);
+  return result.done ? 'end' : summary(result.value.status!);
+};
+
+describe('WatchStatus', () => {
+  it('streams the current status, then each change, and ends when every delivery is terminal', async () => {
+    await send(change({ notificationId: 'ntf-w', state: S.ACCEPTED, recipient: { target: { case: 'userId', value: 'ann' } } }));
+    const stream = api.watchStatus({ subject: { case: 'notificationId', value: 'ntf-w' } })[Symbol.asyncIterator]();
+    expect(await watchedState(stream)).toEqual({ state: 'ACCEPTED', deliveries: [] });
+
+    await send(change({ notificationId: 'ntf-w', deliveryId: 'dlv-w', userId: 'ann', channel: Channel.IN_APP, state: S.PROCESSING, attempt: 1 }));
+    expect(await watchedState(stream)).toEqual({ state: 'PROCESSING', deliveries: ['dlv-w:PROCESSING@1/'] });
+
+    await send(handOver('ntf-w', 'ann', 'dlv-w'));
+    expect(await watchedState(stream)).toEqual({ state: 'DELIVERED', deliveries: ['dlv-w:DELIVERED@1/inbox'] });
+
+    await api.markRead({ userId: 'ann', notificationIds: ['ntf-w'] });
+    expect(await watchedState(stream)).toEqual({ state: 'READ', deliveries: ['dlv-w:READ@1/inbox'] });
+    expect(await watchedState(stream)).toBe('end');
+    expect(feed.listenerCount).toBe(0);
+  });
+
+  it('hears of changes applied by another replica through its poll', async () => {
+    await send(change({ notificationId: 'ntf-r', deliveryId: 'dlv-r', channel: Channel.SLACK, state: S.PROCESSING, attempt: 1 }));
+    const stream = api.watchStatus({ subject: { case: 'notificationId', value: 'ntf-r' } })[Symbol.asyncIterator]();
+    expect((await watchedState(stream)) as object).toMatchObject({ state: 'PROCESSING' });
+
+    // Another replica: same store, its own feed, so no in-process note reaches this watcher.
+    const elsewhere = new StatusFeed(statuses, { pollMs: 50, overlapMs: 1_000, log });
+    const metrics = new DeliveryMetrics(new Metrics('status'));
+    const otherReplica = statusChangeHandler({ statuses, inbox, feed: elsewhere, metrics, log, now });
+    const failed = change({ notificationId: 'ntf-r', deliveryId: 'dlv-r', channel: Channel.SLACK, state: S.FAILED, attempt: 1, provider: 'slack', reason: 'channel_not_found' });
+    await platform.transaction((tx) => otherReplica(failed, tx));
+    expect(await watchedState(stream)).toEqual({ state: 'FAILED', deliveries: ['dlv-r:FAILED@1/slack'] });
+    expect(await watchedState(stream)).toBe('end');
+  });
+
+  it('streams a user: first their notifications in flight, then changes of any of theirs only', async () => {
+    await send(
+      change({ notificationId: 'ntf-u1', deliveryId: 'dlv-u1', userId: 'una', channel: Channel.EMAIL, state: S.PROCESSING, attempt: 1 }),
+      change({ notificationId: 'ntf-u2', deliveryId: 'dlv-u2', userId: 'una', channel: Channel.SMS, state: S.SUPPRESSED, reason: 'opted out' }),
+    );
+    const abort = new AbortController();
+    const stream = api.watchStatus({ subject: { case: 'userId', value: 'una' } }, { signal: abort.signal })[Symbol.asyncIterator]();
+    const first = await next(stream);
+    expect(first.value!.status!.notificationId).toBe('ntf-u1'); // ntf-u2 is settled
+    // The feed's look-back finds both recent changes again; neither is news to this stream.
+    const seen = polls;
+    await until(async () => polls >= seen + 2, 'the feed to poll');
+
+    await send(change({ notificationId: 'ntf-z', deliveryId: 'dlv-z', userId: 'zed', channel: Channel.EMAIL, state: S.PROCESSING, attempt: 1 }));
+    await send(handOver('ntf-u3', 'una'));
+    const second = await next(stream);
+    expect(second.value!.status!.notificationId).toBe('ntf-u3');
+    expect(summary(second.value!.status!).state).toBe('DELIVERED');
+
+    await send(change({ notificationId: 'ntf-u1', deliveryId: 'dlv-u1', userId: 'una', channel: Channel.EMAIL, state: S.SENT, attempt: 1 }));
+    expect(summary((await next(stream)).value!.status!).deliveries).toEqual(['dlv-u1:SENT@1/']);
+
+    abort.abort();
+    await expect(next(stream)).rejects.toThrow();
+    await until(async () => feed.listenerCount === 0, 'the watcher to stop listening');
+  });
+
+  it('waits briefly for a notification it has not heard of, then answers not_found', async () => {
+    const stream = api.watchStatus({ subject: { case: 'notificationId', value: 'ntf-never' } })[Symbol.asyncIterator]();
+    await expect(next(stream)).rejects.toMatchObject({ code: Code.NotFound, rawMessage: 'no status for notification "ntf-never"' });
+
+    const late = api.watchStatus({ subject: { case: 'notificationId', value: 'ntf-late' } })[Symbol.asyncIterator]();
+    const firstMessage = next(late);
+    await send(change({ notificationId: 'ntf-late', state: S.ACCEPTED }));
+    expect(summary((await firstMessage).value!.status!).state).toBe('ACCEPTED');
+    await late.return?.();
+  });
+
+  it('requires a subject', async () => {
+    const stream = api.watchStatus({})[Symbol.asyncIterator]();
+    await expect(next(stream)).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: 'subject: is required: set notification_id or user_id' });
+  });
+});
+
+describe('GetStatus', () => {
+  it('names an unknown notification and rejects a missing id', async () => {
+    expect(await failure(api.getStatus({ notificationId: 'ntf-nope' }))).toMatch(/^NotFound: no status for notification "ntf-nope"/);
+    expect(await failure(api.getStatus({ notificationId: '' }))).toBe('InvalidArgument: notification_id: is required');
+  });
+});
+
+describe('GetDeliveryStats', () => {
+  it('counts deliveries accepted in the window by channel, priority and state, with latency percentiles', async () => {
+    const events: NotificationStatusChanged[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const base = { notificationId: `ntf-s${i}`, deliveryId: `dlv-s${i}`, channel: Channel.SLACK, priority: Priority.HIGH, attempt: 1, provider: 'slack' };
+      events.push(change({ ...base, state: S.SENT, occurredAt: timestampFromDate(new Date(ACCEPTED_AT.getTime() + i * 50)) }));
+      events.push(change({ ...base, state: S.DELIVERED, occurredAt: timestampFromDate(new Date(ACCEPTED_AT.getTime() + i * 100)) }));
+    }
+    const email = { channel: Channel.EMAIL, priority: Priority.LOW, attempt: 1, provider: 'smtp' };
+    events.push(change({ ...email, notificationId: 'ntf-e1', deliveryId: 'dlv-e1', state: S.SENT }));
+    events.push(change({ ...email, notificationId: 'ntf-e2', deliveryId: 'dlv-e2', state: S.FAILED, reason: 'rejected' }));
+    const twoHoursAgo = timestampFromDate(new Date(Date.now() - 2 * 3_600_000));
+    events.push(change({ ...email, notificationId: 'ntf-old', deliveryId: 'dlv-old', state: S.SENT, acceptedAt: twoHoursAgo, occurredAt: twoHoursAgo }));
+    await send(...events);
+
+    const { stats, windowStart, windowEnd } = await api.getDeliveryStats({});
+    expect(timestampDate(windowEnd!).getTime() - timestampDate(windowStart!).getTime()).toBe(3_600_000);
+    const view = stats.map((s) => ({
+      channel: Channel[s.channel],
+      priority: Priority[s.priority],
+      total: Number(s.total),
+      states: s.states.map((c) => `${S[c.state]}=${c.count}`),
+      p: [s.latencyP50Ms, s.latencyP95Ms, s.latencyP99Ms],
+    }));
+    expect(view).toEqual([
+      { channel: 'EMAIL', priority: 'LOW', total: 2, states: ['SENT=1', 'FAILED=1'], p: [0, 0, 0] },
+      { channel: 'SLACK', priority: 'HIGH', total: 10, states: ['DELIVERED=10'], p: [500, 1000, 1000] },
+    ]);
+    const wide = await api.getDeliveryStats({ window: durationFromMs(3 * 3_600_000) });
+    expect(Number(wide.stats.find((s) => s.channel === Channel.EMAIL)!.total)).toBe(3);
+
+    expect(await failure(api.getDeliveryStats({ window: durationFromMs(30_000) }))).toMatch(/^InvalidArgument: window: must be between 1 minute and 7 days/);
+    expect(await failure(api.getDeliveryStats({ window: durationFromMs(8 * 24 * 3_600_000) }))).toMatch(/^InvalidArgument: window/);
+    const text = await platform.metrics.text();
+    expect(text).toMatch(/pulse_delivery_latency_seconds_count\{[^}]*channel="slack"[^}]*priority="high"[^}]*\} 10\n/);
+    // Latencies 100..1000 ms: five of them within the 0.5 s bucket.
+    const halfSecond = text.split('\n').find((line) => /^pulse_delivery_latency_seconds_bucket\{/.test(line) && line.includes('channel="slack"') && line.includes('le="0.5"'));
+    expect(halfSecond).toMatch(/ 5$/);
+    expect(text).toMatch(/pulse_notification_deliveries_final_total\{[^}]*channel="email"[^}]*state="failed"[^}]*\} 1\n/);
+  });
+});

@@ -1,0 +1,123 @@
+// StatusService: timelines (also live), the in-app inbox and delivery statistics.
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { ServiceImpl } from '@connectrpc/connect';
+import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { DeliveryStatsSchema, type StatusService } from '../../gen/pulse/status/v1/status_service_pb.js';
+import { notFound } from '../platform/errors.js';
+import type { Store } from '../platform/store/collection.js';
+import { pageSize, Validator } from '../platform/validate.js';
+import { encodePageToken, type InboxRepository, toInboxItem } from './inbox.js';
+import type { DeliveryMetrics } from './metrics.js';
+import { StatsBuilder } from './stats.js';
+import { INBOX_PROVIDER } from './status-changes.js';
+import { type Advanced, type ChangeNote, type StatusRepository, toNotificationStatus } from './statuses.js';
+import { MAX_MARK_READ, pagePosition, statsWindow, watchSubject } from './validate.js';
+import { type StatusFeed, watchNotification, watchUser, type WatchDeps } from './watch.js';
+
+export interface StatusDeps {
+  store: Store;
+  statuses: StatusRepository;
+  inbox: InboxRepository;
+  feed: StatusFeed;
+  metrics: DeliveryMetrics;
+  watch: Omit<WatchDeps, 'statuses' | 'feed'>;
+  now?: () => Date;
+}
+
+export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusService> {
+  const now = deps.now ?? (() => new Date());
+  const watch: WatchDeps = { ...deps.watch, statuses: deps.statuses, feed: deps.feed };
+
+  return {
+    async getStatus(req) {
+      new Validator().id('notification_id', req.notificationId).check();
+      const view = await deps.statuses.get(req.notificationId);
+      if (!view) throw notFound(`no status for notification "${req.notificationId}" (yet: status hears of it a moment after it is sent)`);
+      return { status: toNotificationStatus(view) };
+    },
+
+    async *watchStatus(req, ctx) {
+      const v = new Validator();
+      const subject = watchSubject(v, req.subject);
+      v.check();
+      const views = subject.kind === 'notification' ? watchNotification(watch, subject.id, ctx.signal) : watchUser(watch, subject.id, ctx.signal);
+      for await (const view of views) yield { status: toNotificationStatus(view) };
+    },
+
+    async listInbox(req) {
+      const v = new Validator();
+      v.id('user_id', req.userId);
+      const size = pageSize(v, req.pageSize, { fallback: 50, max: 200 });
+      const after = pagePosition(v, req.pageToken);
+      v.check();
+      const [{ items, more }, unread] = await Promise.all([
+        deps.inbox.page(req.userId, req.unreadOnly, size, after),
+        deps.inbox.unreadCount(req.userId),
+      ]);
+      const last = items[items.length - 1];
+      return {
+        items: items.map(toInboxItem),
+        unreadCount: unread,
+        nextPageToken: more ? encodePageToken({ deliveredAt: last.deliveredAt, id: last._id }) : '',
+      };
+    },
+
+    async markRead(req) {
+      const v = new Validator();
+      v.id('user_id', req.userId).count('notification_ids', req.notificationIds, { min: 1, max: MAX_MARK_READ });
+      req.notificationIds.forEach((id, i) => v.id(`notification_ids[${i}]`, id));
+      v.check();
+      const at = now();
+      // No event leaves status, so this needs the store only, not the broker.
+      const { marked, advanced, notes } = await deps.store.transaction(async (tx) => {
+        const result = { marked: 0, advanced: [] as Advanced[], notes: [] as ChangeNote[] };
+        for (const item of await deps.inbox.unreadOf(tx, req.userId, req.notificationIds)) {
+          if (!(await deps.inbox.markRead(tx, item._id, at))) continue;
+          result.marked++;
+          const moved = await deps.statuses.advanceDelivery(tx, item._id, (current) => ({
+            state: DeliveryState.READ,
+            at,
+            attempt: current.attempt,
+            provider: INBOX_PROVIDER,
+            reason: '',
+          }));
+          if (!moved) continue;
+          result.advanced.push(moved);
+          const note = await deps.statuses.bump(tx, item.notificationId, at, at);
+          if (note) result.notes.push(note);
+        }
+        return result;
+      });
+      for (const change of advanced) deps.metrics.observe(change);
+      for (const note of notes) deps.feed.publish(note);
+      return { markedCount: marked, unreadCount: await deps.inbox.unreadCount(req.userId) };
+    },
+
+    async getDeliveryStats(req) {
+      const v = new Validator();
+      const windowMs = statsWindow(v, req.window);
+      v.check();
+      const end = now();
+      const start = new Date(end.getTime() - windowMs);
+      const builder = new StatsBuilder();
+      for await (const page of deps.statuses.acceptedBetween(start, end)) {
+        for (const d of page) {
+          const latencyMs = d.deliveredAt ? d.deliveredAt.getTime() - d.acceptedAt.getTime() : null;
+          builder.add({ channel: d.channel, priority: d.priority, state: d.state, latencyMs });
+        }
+      }
+      return {
+        stats: builder.build().map((group) =>
+          create(DeliveryStatsSchema, {
+            ...group,
+            total: BigInt(group.total),
+            states: group.states.map(({ state, count }) => ({ state, count: BigInt(count) })),
+          }),
+        ),
+        windowStart: timestampFromDate(start),
+        windowEnd: timestampFromDate(end),
+      };
+    },
+  };
+}

@@ -1,0 +1,261 @@
+// The status of each notification: a `notifications` document (who it is for, priority, type, its own state, a
+// revision bumped by every applied change) and one `deliveries` document per delivery holding its timeline. Writes
+// that depend on what was read are conditional (compare-and-set), and are re-tried on a fresh read when another
+// writer got there first; on MongoDB a transaction that loses such a race is retried as a whole by the driver.
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { type Channel, DeliveryState, type Priority, RecipientSchema } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { DeliveryStatusSchema, type NotificationStatus, NotificationStatusSchema } from '../../gen/pulse/status/v1/status_service_pb.js';
+import { movesForward } from '../common/delivery-state.js';
+import { type Doc, type Filter, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+import { advance, isSettled, notificationState, type Step, type Timeline } from './timeline.js';
+
+export interface NotificationDoc extends Doc {
+  recipientUserId: string;
+  recipientTopic: string;
+  priority: Priority;
+  notificationType: string;
+  acceptedAt: Date | null;
+  /** State of the notification as a whole, from changes without a delivery id. */
+  state: DeliveryState;
+  stateAttempt: number;
+  /** The recipient user and every user a delivery reaches: whose watchers hear of its changes. */
+  userIds: string[];
+  /** Bumped by every applied change; watchers compare it. */
+  revision: number;
+  /** When this replica applied the latest change (its clock): what the watchers' fallback poll follows. */
+  changedAt: Date;
+  /** When the latest change happened (event time). */
+  updatedAt: Date;
+}
+
+export interface DeliveryDoc extends Doc, Timeline {
+  notificationId: string;
+  channel: Channel;
+  priority: Priority;
+  userId: string;
+  /** When the notification was accepted (or, if no event said, when status first heard of the delivery). */
+  acceptedAt: Date;
+  revision: number;
+}
+
+/** What a change says about its notification, applied whatever the change's own fate. */
+export interface NotificationHeader {
+  notificationId: string;
+  recipientUserId: string;
+  recipientTopic: string;
+  priority: Priority;
+  notificationType: string;
+  acceptedAt: Date | null;
+  userIds: string[];
+}
+
+/** A delivery as first heard of. */
+export type DeliveryInit = Pick<DeliveryDoc, 'notificationId' | 'channel' | 'priority' | 'userId' | 'acceptedAt'>;
+
+export interface StatusView {
+  notification: NotificationDoc;
+  deliveries: DeliveryDoc[];
+}
+
+export interface Advanced {
+  before: DeliveryDoc | null;
+  after: DeliveryDoc;
+}
+
+/** A change noted for watchers. */
+export interface ChangeNote {
+  notificationId: string;
+  userIds: string[];
+  revision: number;
+  changedAt: Date;
+}
+
+const NOTIFICATIONS = 'notifications';
+const DELIVERIES = 'deliveries';
+/** Compare-and-set rounds before giving up (the event is then retried by the consumer). */
+const MAX_ROUNDS = 20;
+
+const contended = (what: string) => new Error(`${what} kept changing under this update; the event will be retried`);
+
+export class StatusRepository {
+  constructor(private readonly store: Store) {}
+
+  async init(): Promise<void> {
+    await this.store.collection<NotificationDoc>(NOTIFICATIONS).createIndex({ changedAt: 1, _id: 1 });
+    await this.store.collection<NotificationDoc>(NOTIFICATIONS).createIndex({ userIds: 1, changedAt: -1 });
+    await this.store.collection<DeliveryDoc>(DELIVERIES).createIndex({ notificationId: 1 });
+    await this.store.collection<DeliveryDoc>(DELIVERIES).createIndex({ acceptedAt: 1, _id: 1 });
+  }
+
+  /** Creates the notification's document, or fills in what earlier changes did not say; `at` is the change's time. */
+  async ensure(tx: TxScope, header: NotificationHeader, at: Date, now: Date): Promise<void> {
+    const said: Record<string, unknown> = {};
+    const onInsert: Record<string, unknown> = { state: DeliveryState.UNSPECIFIED, stateAttempt: 0, revision: 0, changedAt: now, updatedAt: at };
+    const fields = {
+      recipientUserId: header.recipientUserId,
+      recipientTopic: header.recipientTopic,
+      priority: header.priority,
+      notificationType: header.notificationType,
+      acceptedAt: header.acceptedAt,
+    };
+    for (const [field, value] of Object.entries(fields)) {
+      if (value) said[field] = value;
+      else onInsert[field] = value;
+    }
+    await tx.collection<NotificationDoc>(NOTIFICATIONS).updateOne(
+      { _id: header.notificationId },
+      {
+        ...(Object.keys(said).length > 0 ? { $set: said } : {}),
+        $setOnInsert: onInsert,
+        $addToSet: { userIds: { $each: header.userIds } },
+      },
+      { upsert: true },
+    );
+  }
+
+  /** Moves the notification's own state forward; false when the change is ignored. */
+  async advanceNotification(tx: TxScope, notificationId: string, next: { state: DeliveryState; attempt: number }): Promise<boolean> {
+    const notifications = tx.collection<NotificationDoc>(NOTIFICATIONS);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const doc = await notifications.findOne({ _id: notificationId });
+      if (!doc) return false;
+      const current = doc.state === DeliveryState.UNSPECIFIED ? undefined : { state: doc.state, attempt: doc.stateAttempt };
+      if (!movesForward(current, next)) return false;
+      const { matchedCount } = await notifications.updateOne(
+        { _id: notificationId, state: doc.state, stateAttempt: doc.stateAttempt },
+        { $set: { state: next.state, stateAttempt: next.attempt } },
+      );
+      if (matchedCount === 1) return true;
+    }
+    throw contended('a notification state');
+  }
+
+  /**
+   * Applies step to the delivery (created from init when new); null when the step is ignored or the delivery is
+   * unknown and there is no init. A step that depends on the current timeline (its attempt) is given as a function.
+   */
+  async advanceDelivery(
+    tx: TxScope,
+    deliveryId: string,
+    step: Step | ((current: DeliveryDoc) => Step),
+    init?: DeliveryInit,
+  ): Promise<Advanced | null> {
+    const deliveries = tx.collection<DeliveryDoc>(DELIVERIES);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const before = await deliveries.findOne({ _id: deliveryId });
+      if (!before && !init) return null;
+      const next = typeof step === 'function' ? (before ? step(before) : undefined) : step;
+      const timeline = next && advance(before ?? undefined, next);
+      if (!timeline) return null;
+      if (!before) {
+        const after: DeliveryDoc = { _id: deliveryId, ...init!, ...timeline, revision: 1 };
+        try {
+          await deliveries.insertOne(after);
+          return { before: null, after };
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          continue; // created meanwhile: apply on top of it
+        }
+      }
+      const after: DeliveryDoc = { ...before, ...timeline, revision: before.revision + 1 };
+      const { matchedCount } = await deliveries.updateOne(
+        { _id: deliveryId, revision: before.revision },
+        { $set: { ...timeline, revision: after.revision } },
+      );
+      if (matchedCount === 1) return { before, after };
+    }
+    throw contended('a delivery');
+  }
+
+  /** Records that a change was applied: bumps the revision watchers compare. */
+  async bump(tx: TxScope, notificationId: string, at: Date, now: Date): Promise<ChangeNote | null> {
+    const doc = await tx
+      .collection<NotificationDoc>(NOTIFICATIONS)
+      .findOneAndUpdate(
+        { _id: notificationId },
+        { $inc: { revision: 1 }, $set: { changedAt: now }, $max: { updatedAt: at } },
+        { returnDocument: 'after' },
+      );
+    return doc && { notificationId, userIds: doc.userIds, revision: doc.revision, changedAt: doc.changedAt };
+  }
+
+  async get(notificationId: string): Promise<StatusView | null> {
+    const notification = await this.store.collection<NotificationDoc>(NOTIFICATIONS).findOne({ _id: notificationId });
+    if (!notification) return null;
+    const deliveries = await this.store.collection<DeliveryDoc>(DELIVERIES).find({ notificationId }, { sort: { _id: 1 } });
+    return { notification, deliveries };
+  }
+
+  /** The user's `limit` most recently changed notifications, most recent first. */
+  async recentForUser(userId: string, limit: number): Promise<StatusView[]> {
+    const recent = await this.store.collection<NotificationDoc>(NOTIFICATIONS).find({ userIds: userId }, { sort: { changedAt: -1 }, limit });
+    const deliveries = await this.store
+      .collection<DeliveryDoc>(DELIVERIES)
+      .find({ notificationId: { $in: recent.map((n) => n._id) } }, { sort: { _id: 1 } });
+    return recent.map((notification) => ({ notification, deliveries: deliveries.filter((d) => d.notificationId === notification._id) }));
+  }
+
+  /** Changes applied after `after` (this store's order: changedAt, then id), up to limit. */
+  async changedSince(after: { changedAt: Date; id: string }, limit: number): Promise<ChangeNote[]> {
+    const filter: Filter = {
+      $or: [{ changedAt: { $gt: after.changedAt } }, { changedAt: after.changedAt, _id: { $gt: after.id } }],
+    };
+    const docs = await this.store.collection<NotificationDoc>(NOTIFICATIONS).find(filter, { sort: { changedAt: 1, _id: 1 }, limit });
+    return docs.map((doc) => ({ notificationId: doc._id, userIds: doc.userIds, revision: doc.revision, changedAt: doc.changedAt }));
+  }
+
+  /** Deliveries accepted in [start, end], a page at a time (keyset on acceptedAt and id). */
+  async *acceptedBetween(start: Date, end: Date, pageSize = 2_000): AsyncGenerator<DeliveryDoc[]> {
+    const deliveries = this.store.collection<DeliveryDoc>(DELIVERIES);
+    let filter: Filter = { acceptedAt: { $gte: start, $lte: end } };
+    for (;;) {
+      const page = await deliveries.find(filter, { sort: { acceptedAt: 1, _id: 1 }, limit: pageSize });
+      if (page.length > 0) yield page;
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1];
+      filter = {
+        acceptedAt: { $lte: end },
+        $or: [{ acceptedAt: { $gt: last.acceptedAt } }, { acceptedAt: last.acceptedAt, _id: { $gt: last._id } }],
+      };
+    }
+  }
+}
+
+export function settled(view: StatusView): boolean {
+  return isSettled(view.notification.state, view.deliveries);
+}
+
+export function toNotificationStatus(view: StatusView): NotificationStatus {
+  const { notification: n, deliveries } = view;
+  const recipient = n.recipientUserId
+    ? create(RecipientSchema, { target: { case: 'userId', value: n.recipientUserId } })
+    : n.recipientTopic
+      ? create(RecipientSchema, { target: { case: 'topic', value: n.recipientTopic } })
+      : undefined;
+  return create(NotificationStatusSchema, {
+    notificationId: n._id,
+    state: notificationState(
+      n.state,
+      deliveries.map((d) => d.state),
+    ),
+    priority: n.priority,
+    notificationType: n.notificationType,
+    recipient,
+    deliveries: deliveries.map((d) =>
+      create(DeliveryStatusSchema, {
+        deliveryId: d._id,
+        channel: d.channel,
+        state: d.state,
+        provider: d.provider,
+        attempt: d.attempt,
+        reason: d.reason,
+        userId: d.userId,
+        history: d.history.map((step) => ({ ...step, at: timestampFromDate(step.at) })),
+        updatedAt: timestampFromDate(d.updatedAt),
+      }),
+    ),
+    acceptedAt: n.acceptedAt ? timestampFromDate(n.acceptedAt) : undefined,
+    updatedAt: timestampFromDate(n.updatedAt),
+  });
+}

@@ -1,0 +1,59 @@
+// A delivery's timeline and a notification's overall state: the rules status applies to every change. Plain
+// functions over the shared rules in common/delivery-state.ts; no I/O.
+//
+// A change is applied only when movesForward allows it. A change that would move a delivery backwards (an event
+// that arrived late, or a redelivered one) is ignored entirely: it changes neither the state nor the history, so
+// the history is the path the delivery actually took, oldest first, and every step in it moved the state forward.
+import { type Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { isSettled as deliverySettled, movesForward, overallState, TERMINAL } from '../common/delivery-state.js';
+
+export interface Step {
+  state: DeliveryState;
+  at: Date;
+  attempt: number;
+  provider: string;
+  reason: string;
+}
+
+export interface Timeline {
+  state: DeliveryState;
+  attempt: number;
+  provider: string;
+  reason: string;
+  /** Every applied step, oldest first (the latest MAX_HISTORY). */
+  history: Step[];
+  updatedAt: Date;
+  /** When the delivery first reached DELIVERED. */
+  deliveredAt: Date | null;
+}
+
+/** Bounds a document that a delivery retried many times would otherwise grow without end. */
+export const MAX_HISTORY = 100;
+
+/** The timeline after step, or undefined when step would move it backwards (and is ignored). */
+export function advance(current: Timeline | undefined, step: Step): Timeline | undefined {
+  if (!movesForward(current, step)) return undefined;
+  return {
+    state: step.state,
+    attempt: step.attempt,
+    provider: step.provider,
+    reason: step.reason,
+    history: [...(current?.history ?? []), step].slice(-MAX_HISTORY),
+    updatedAt: step.at,
+    deliveredAt: current?.deliveredAt ?? (step.state === DeliveryState.DELIVERED ? step.at : null),
+  };
+}
+
+/**
+ * A notification's overall state: from its deliveries once it has any; before that, the state of the notification
+ * as a whole (ACCEPTED, or how it ended without a delivery, e.g. CANCELLED).
+ */
+export function notificationState(own: DeliveryState, deliveries: readonly DeliveryState[]): DeliveryState {
+  if (deliveries.length > 0) return overallState(deliveries);
+  return own === DeliveryState.UNSPECIFIED ? DeliveryState.ACCEPTED : own;
+}
+
+/** Nothing more will happen: every delivery is settled (or, without deliveries, the notification itself ended). */
+export function isSettled(own: DeliveryState, deliveries: readonly { state: DeliveryState; channel: Channel }[]): boolean {
+  return deliveries.length > 0 ? deliveries.every((d) => deliverySettled(d.state, d.channel)) : TERMINAL.has(own);
+}

@@ -1,0 +1,70 @@
+// Running the mesh as separate processes on the real RabbitMQ, each test file in a virtual host of its own so
+// parallel files never share queues.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ProcessMesh, type ProcessMeshOptions } from '../../services/all-in-one/process-mesh.js';
+import type { ServiceName } from '../../services/platform/catalog.js';
+import { brokerUrl, uniqueName } from '../support/broker.js';
+
+const run = promisify(execFile);
+
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+  return stdout;
+}
+
+export interface IsolatedMesh {
+  mesh: ProcessMesh;
+  vhost: string;
+  /** Lines the services wrote, for diagnosis when a test fails. */
+  logs: string[];
+  /** Messages per queue in the vhost. */
+  queueDepths(): Promise<Record<string, number>>;
+  /** Forcibly closes every broker connection of the mesh (all services reconnect). */
+  dropBrokerConnections(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startIsolatedMesh(env: ProcessMeshOptions['env'] = {}): Promise<IsolatedMesh> {
+  const vhost = uniqueName('pulse-test-');
+  await rabbitmqctl('add_vhost', vhost);
+  const url = new URL(brokerUrl());
+  const user = decodeURIComponent(url.username || 'guest');
+  await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+  url.pathname = `/${encodeURIComponent(vhost)}`;
+  const logs: string[] = [];
+  const mesh = await ProcessMesh.start({
+    amqpUrl: url.toString(),
+    ports: 'free',
+    env: { LOG_LEVEL: 'warn', ...env },
+    onLine: (service: ServiceName, line: string) => {
+      logs.push(`${service} | ${line}`);
+      if (logs.length > 5_000) logs.shift();
+    },
+  });
+  return {
+    mesh,
+    vhost,
+    logs,
+    async queueDepths() {
+      const out = await rabbitmqctl('--quiet', 'list_queues', '-p', vhost, '--no-table-headers', 'name', 'messages');
+      return Object.fromEntries(
+        out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => {
+            const [name, messages] = line.trim().split(/\s+/);
+            return [name, Number(messages)];
+          }),
+      );
+    },
+    async dropBrokerConnections() {
+      await rabbitmqctl('close_all_connections', '--vhost', vhost, '--limit', '1000', 'pulse test: broker connection restart');
+    },
+    async stop() {
+      await mesh.stop();
+      await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
+    },
+  };
+}

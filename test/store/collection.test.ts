@@ -1,0 +1,211 @@
+// One suite for the store interface, run against every backing: the embedded store always, MongoDB whenever
+// MONGODB_URI is set (there is no MongoDB server on the development machines; CI with MongoDB runs both).
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Doc, DuplicateKeyError, isDuplicateKey, type Store } from '../../services/platform/store/collection.js';
+import { MemoryStore } from '../../services/platform/store/memory.js';
+import { MongoStore } from '../../services/platform/store/mongo.js';
+
+interface Item extends Doc {
+  group: string;
+  n: number;
+  tags?: string[];
+  nested?: { key: string; count?: number };
+  at?: Date;
+  body?: Uint8Array;
+  key?: string;
+}
+
+const backings: Array<[string, () => Promise<Store>]> = [['memory', async () => new MemoryStore(`pulse_test_${randomBytes(4).toString('hex')}`)]];
+if (process.env.MONGODB_URI) {
+  backings.push(['mongodb', () => MongoStore.connect(process.env.MONGODB_URI!, `pulse_test_${randomBytes(4).toString('hex')}`)]);
+} else {
+  console.warn('store suite: MONGODB_URI is not set, so only the embedded store is tested (no MongoDB server here)');
+}
+
+describe.each(backings)('store backing: %s', (_name, open) => {
+  let store: Store;
+  let seq = 0;
+  const stores: Store[] = [];
+  const fresh = () => store.collection<Item>(`items_${++seq}`);
+
+  beforeEach(async () => {
+    store ??= await open();
+    if (!stores.includes(store)) stores.push(store);
+  });
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+  });
+
+  it('inserts and finds by _id, returning copies the caller cannot change', async () => {
+    const items = fresh();
+    const doc: Item = { _id: 'a', group: 'g', n: 1, nested: { key: 'k' } };
+    await items.insertOne(doc);
+    doc.n = 99;
+    const found = await items.findOne({ _id: 'a' });
+    expect(found).toEqual({ _id: 'a', group: 'g', n: 1, nested: { key: 'k' } });
+    found!.n = 42;
+    expect((await items.findOne({ _id: 'a' }))!.n).toBe(1);
+  });
+
+  it('rejects a second document with the same _id or unique key', async () => {
+    const items = fresh();
+    await items.createIndex({ key: 1 }, { unique: true });
+    await items.insertOne({ _id: 'a', group: 'g', n: 1, key: 'k1' });
+    await expect(items.insertOne({ _id: 'a', group: 'g', n: 2, key: 'k2' })).rejects.toSatisfy(isDuplicateKey);
+    await expect(items.insertOne({ _id: 'b', group: 'g', n: 2, key: 'k1' })).rejects.toSatisfy(isDuplicateKey);
+    expect(await items.countDocuments({})).toBe(1);
+  });
+
+  it('filters with operators, dotted paths, arrays and $or', async () => {
+    const items = fresh();
+    for (let n = 1; n <= 6; n++) {
+      await items.insertOne({
+        _id: `i${n}`,
+        group: n % 2 ? 'odd' : 'even',
+        n,
+        tags: n > 3 ? ['big'] : ['small'],
+        nested: { key: `k${n}` },
+        at: new Date(Date.UTC(2026, 0, n)),
+      });
+    }
+    const ids = async (filter: Record<string, unknown>) => (await items.find(filter, { sort: { n: 1 } })).map((d) => d._id);
+    expect(await ids({ group: 'odd', n: { $gt: 1 } })).toEqual(['i3', 'i5']);
+    expect(await ids({ n: { $gte: 2, $lt: 4 } })).toEqual(['i2', 'i3']);
+    expect(await ids({ n: { $in: [1, 6] } })).toEqual(['i1', 'i6']);
+    expect(await ids({ n: { $nin: [1, 2, 3, 4] } })).toEqual(['i5', 'i6']);
+    expect(await ids({ tags: 'big' })).toEqual(['i4', 'i5', 'i6']);
+    expect(await ids({ 'nested.key': 'k2' })).toEqual(['i2']);
+    expect(await ids({ at: { $lt: new Date(Date.UTC(2026, 0, 3)) } })).toEqual(['i1', 'i2']);
+    expect(await ids({ $or: [{ n: 1 }, { 'nested.key': 'k6' }] })).toEqual(['i1', 'i6']);
+    expect(await ids({ missing: { $exists: false }, n: { $ne: 3 } })).toEqual(['i1', 'i2', 'i4', 'i5', 'i6']);
+    expect(await ids({ missing: null, n: 1 })).toEqual(['i1']);
+  });
+
+  it('sorts, skips and limits, and pages by key without repeats while inserting', async () => {
+    const items = fresh();
+    for (const n of [5, 3, 9, 1, 7]) await items.insertOne({ _id: `i${n}`, group: 'g', n });
+    expect((await items.find({}, { sort: { n: -1 }, skip: 1, limit: 2 })).map((d) => d.n)).toEqual([7, 5]);
+    const seen: number[] = [];
+    let after = -Infinity;
+    for (;;) {
+      const page = await items.find({ n: { $gt: after } }, { sort: { n: 1 }, limit: 2 });
+      if (page.length === 0) break;
+      seen.push(...page.map((d) => d.n));
+      after = page[page.length - 1].n;
+      await items.insertOne({ _id: `late${after}`, group: 'g', n: after - 0.5 }); // behind the cursor
+    }
+    expect(seen).toEqual([1, 3, 5, 7, 9]);
+  });
+
+  it('updates with $set, $inc, $push, $addToSet, $pull, $unset, $max and $min', async () => {
+    const items = fresh();
+    await items.insertOne({ _id: 'a', group: 'g', n: 1, tags: ['x'], nested: { key: 'k', count: 1 } });
+    const res = await items.updateOne(
+      { _id: 'a' },
+      { $set: { group: 'h', 'nested.key': 'k2' }, $inc: { n: 2, 'nested.count': 5 }, $push: { tags: { $each: ['y', 'z'] } } },
+    );
+    expect(res.matchedCount).toBe(1);
+    await items.updateOne({ _id: 'a' }, { $addToSet: { tags: 'x' }, $pull: { tags: 'y' }, $max: { n: 10 } });
+    await items.updateOne({ _id: 'a' }, { $min: { n: 4 }, $unset: { nested: '' } });
+    expect(await items.findOne({ _id: 'a' })).toEqual({ _id: 'a', group: 'h', n: 4, tags: ['x', 'z'] });
+  });
+
+  it('upserts from the filter and $setOnInsert, only once', async () => {
+    const items = fresh();
+    const first = await items.updateOne({ _id: 'u' }, { $setOnInsert: { group: 'g', n: 0 }, $inc: { hits: 1 } as never }, { upsert: true });
+    expect(first.upsertedId).toBe('u');
+    const second = await items.updateOne({ _id: 'u' }, { $setOnInsert: { group: 'other', n: 0 }, $inc: { hits: 1 } as never }, { upsert: true });
+    expect(second.upsertedId).toBeNull();
+    expect(await items.findOne({ _id: 'u' })).toEqual({ _id: 'u', group: 'g', n: 0, hits: 2 });
+  });
+
+  it('findOneAndUpdate is a conditional update: of two racing claims exactly one wins', async () => {
+    const items = fresh();
+    await items.insertOne({ _id: 'case', group: 'open', n: 0 });
+    const claim = (who: string) =>
+      items.findOneAndUpdate({ _id: 'case', group: 'open' }, { $set: { group: `claimed:${who}` } }, { returnDocument: 'after' });
+    const [a, b] = await Promise.all([claim('ann'), claim('bob')]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    expect((await items.findOne({ _id: 'case' }))!.group).toBe((a ?? b)!.group);
+    const before = await items.findOneAndUpdate({ _id: 'case' }, { $inc: { n: 1 } });
+    expect(before!.n).toBe(0);
+  });
+
+  it('deletes one or many', async () => {
+    const items = fresh();
+    for (let n = 0; n < 4; n++) await items.insertOne({ _id: `d${n}`, group: n < 3 ? 'x' : 'y', n });
+    expect((await items.deleteOne({ group: 'x' })).deletedCount).toBe(1);
+    expect((await items.deleteMany({ group: 'x' })).deletedCount).toBe(2);
+    expect(await items.countDocuments()).toBe(1);
+  });
+
+  it('keeps binary bodies and dates intact', async () => {
+    const items = fresh();
+    const body = new Uint8Array([0, 1, 2, 250, 255]);
+    const at = new Date('2026-03-29T01:30:00.123Z');
+    await items.insertOne({ _id: 'bin', group: 'g', n: 0, body, at });
+    const found = await items.findOne({ _id: 'bin' });
+    expect(Buffer.from(found!.body!).equals(Buffer.from(body))).toBe(true);
+    expect(found!.at!.getTime()).toBe(at.getTime());
+  });
+
+  it('commits a transaction as a whole, and rolls every write back when it throws', async () => {
+    const name = `tx_${++seq}`;
+    const items = store.collection<Item>(name);
+    await items.createIndex({ key: 1 }, { unique: true });
+    await items.insertOne({ _id: 'existing', group: 'g', n: 1, key: 'taken' });
+
+    await store.transaction(async (tx) => {
+      await tx.collection<Item>(name).insertOne({ _id: 't1', group: 'g', n: 1, key: 'k1' });
+      await tx.collection<Item>(name).updateOne({ _id: 'existing' }, { $inc: { n: 1 } });
+    });
+    expect(await items.countDocuments()).toBe(2);
+
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.collection<Item>(name).insertOne({ _id: 't2', group: 'g', n: 1, key: 'k2' });
+        await tx.collection<Item>(name).updateOne({ _id: 'existing' }, { $inc: { n: 100 } });
+        await tx.collection<Item>(name).deleteOne({ _id: 't1' });
+        await tx.collection<Item>(name).insertOne({ _id: 't3', group: 'g', n: 1, key: 'taken' }); // duplicate key
+      }),
+    ).rejects.toSatisfy(isDuplicateKey);
+    expect((await items.find({}, { sort: { _id: 1 } })).map((d) => [d._id, d.n])).toEqual([
+      ['existing', 2],
+      ['t1', 1],
+    ]);
+  });
+
+  it('creating the same index twice is harmless', async () => {
+    const items = fresh();
+    await items.createIndex({ key: 1 }, { unique: true });
+    await items.createIndex({ key: 1 }, { unique: true });
+    await items.insertOne({ _id: 'a', group: 'g', n: 1, key: 'k' });
+    await expect(items.insertOne({ _id: 'b', group: 'g', n: 1, key: 'k' })).rejects.toBeDefined();
+  });
+});
+
+describe('embedded store specifics', () => {
+  it('expires documents past their TTL', async () => {
+    const store = new MemoryStore('pulse_ttl');
+    const rows = store.collection<Item>('rows');
+    await rows.createIndex({ at: 1 }, { expireAfterSeconds: 60 });
+    await rows.insertOne({ _id: 'old', group: 'g', n: 0, at: new Date(Date.now() - 120_000) });
+    await rows.insertOne({ _id: 'new', group: 'g', n: 0, at: new Date() });
+    await rows.insertOne({ _id: 'no-date', group: 'g', n: 0 });
+    expect(store.sweepExpired(new Date())).toBe(1);
+    expect((await rows.find({}, { sort: { _id: 1 } })).map((d) => d._id)).toEqual(['new', 'no-date']);
+    await store.close();
+  });
+
+  it('reports duplicates as DuplicateKeyError naming the index', async () => {
+    const store = new MemoryStore('pulse_dup');
+    const rows = store.collection<Item>('rows');
+    await rows.createIndex({ group: 1, key: 1 }, { unique: true });
+    await rows.insertOne({ _id: 'a', group: 'g', n: 0, key: 'k' });
+    const err = await rows.insertOne({ _id: 'b', group: 'g', n: 0, key: 'k' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DuplicateKeyError);
+    expect((err as DuplicateKeyError).key).toBe('group,key');
+    await store.close();
+  });
+});

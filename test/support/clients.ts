@@ -1,0 +1,56 @@
+// Typed Connect clients for tests, speaking Connect JSON over HTTP/1.1 (what curl users speak).
+import { type Client, createClient } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { SERVICES, type ServiceDescriptor, type ServiceName } from '../../services/platform/catalog.js';
+
+export type MeshClients = { [N in ServiceName]: Client<ServiceDescriptor<N>> };
+
+export function meshClients(urls: Record<ServiceName, string>, token: string): MeshClients {
+  const clients = {} as Record<ServiceName, unknown>;
+  for (const name of Object.keys(SERVICES) as ServiceName[]) {
+    const transport = createConnectTransport({
+      baseUrl: urls[name],
+      httpVersion: '1.1',
+      useBinaryFormat: false,
+      defaultTimeoutMs: 10_000,
+      interceptors: [
+        (next) => (req) => {
+          req.header.set('authorization', `Bearer ${token}`);
+          return next(req);
+        },
+      ],
+    });
+    clients[name] = createClient(SERVICES[name].descriptor, transport);
+  }
+  return clients as MeshClients;
+}
+
+/** Polls until fn returns a value (not undefined/false), failing with `what` after timeoutMs. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The value of one Prometheus counter series in a service's /metrics, 0 when absent. */
+export async function metricValue(baseUrl: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (wanted.every((pair) => line.includes(pair))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
