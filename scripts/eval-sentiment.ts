@@ -6,7 +6,7 @@
 // CRLF, mean of 20 raters on -4..4) and prints, per file: the Pearson correlation of the compound score with the
 // human mean, the 3-class agreement (neutral band |x| <= 0.05 of the normalised human mean, |compound| < 0.05 for
 // the analyzer), and the analyzer's throughput on one thread. Exits 1 when a file misses its target.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SentimentLabel } from '../gen/pulse/common/v1/conversation_pb.js';
@@ -91,6 +91,7 @@ const rate = (value: number) => Math.round(value).toLocaleString('en-US');
 async function main(): Promise<void> {
   const here = fileURLToPath(new URL('.', import.meta.url));
   const dir = resolve(process.env.PULSE_SENTIMENT_DATA ?? join(here, '..', '..', 'shared', 'data', 'sentiment'));
+  if (!existsSync(dir)) throw new Error(`no sentiment data at ${dir}; set PULSE_SENTIMENT_DATA to the folder of rated texts`);
   const files = readdirSync(dir)
     .filter((name) => name.endsWith('.txt'))
     .sort()
@@ -134,4 +135,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exitCode = 1;
+}

@@ -1,9 +1,10 @@
 // `npm run start:mesh`: the six services as separate processes on RabbitMQ (AMQP_URL, default the local broker),
-// with their logs interleaved and prefixed. Ctrl-C stops them all gracefully.
+// with their logs interleaved and prefixed. Ctrl-C stops them all gracefully. Without MONGODB_URI each service
+// journals its embedded store under PULSE_DATA_DIR (default .pulse-data/), so a restarted service keeps its data.
 import { ProcessMesh } from './process-mesh.js';
 
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672';
-const mesh = await ProcessMesh.start({ amqpUrl });
+const mesh = await ProcessMesh.start({ amqpUrl, env: { PULSE_DATA_DIR: process.env.PULSE_DATA_DIR ?? '.pulse-data' } });
 process.stdout.write(
   [
     '',

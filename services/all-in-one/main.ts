@@ -3,11 +3,10 @@ import { runMain } from '../platform/main.js';
 import { startMesh } from './mesh.js';
 
 await runMain(async () => {
-  const started = Date.now();
   const mesh = await startMesh();
   const lines = [
     '',
-    `Pulse is running (embedded bus and store), ready in ${Date.now() - started} ms:`,
+    `Pulse is running (embedded bus and store), ready ${Math.round(process.uptime() * 1000)} ms after start:`,
     ...Object.entries(mesh.urls).map(([name, url]) => `  ${name.padEnd(13)} ${url}`),
     '',
     mesh.generatedToken

@@ -6,10 +6,8 @@
 // limits and the plan lookup; two concurrent first sends both get past it, one insert wins, and the other finds
 // the winner through the duplicate-key error.
 import { Code, ConnectError } from '@connectrpc/connect';
-import type { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
-import type { DeliveryPlan } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { DeliveryDecision } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { type Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { DeliveryDecision, type DeliveryPlan } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { alreadyExists, codeName, unavailable } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { isDuplicateKey } from '../platform/store/collection.js';

@@ -36,9 +36,12 @@ export class BreakerGate {
     return 'open';
   }
 
-  /** Gives back a probe that was admitted but not used (the job found nothing to send). */
+  /**
+   * Called when the admitted job is done with the gate: a probe that never reached the breaker (nothing left to
+   * send, or a failure before the call) is handed back, or the half-open breaker would wait for it forever.
+   */
   release(admission: Admission): void {
-    if (admission === 'probe') this.probeTaken = false;
+    if (admission === 'probe' && this.breaker.halfOpen && this.breaker.pendingClose) this.probeTaken = false;
   }
 
   /** When a job refused now should try again. */

@@ -27,6 +27,14 @@ export interface NotificationConfig {
   digestMaxSize: number;
 }
 
+/**
+ * How long the worker waits for a provider: the send timeout (its abort signal), plus a grace period for
+ * providers slow to honour the signal. The processing lease must be longer, or a live send could be settled as lost.
+ */
+export function giveUpAfterMs(sendTimeoutMs: number): number {
+  return sendTimeoutMs + Math.min(2_000, sendTimeoutMs);
+}
+
 const CHANNEL_NAMES: Record<string, Channel> = {
   email: Channel.EMAIL,
   slack: Channel.SLACK,
@@ -57,8 +65,8 @@ export function readNotificationConfig(env: EnvReader): NotificationConfig {
   const attempts = (name: string, fallback: number) => env.int(`NOTIFICATION_MAX_ATTEMPTS_${name}`, fallback, { min: 1, max: 100 });
   const sendTimeoutMs = env.int('NOTIFICATION_SEND_TIMEOUT_MS', 15_000, { min: 100, max: 600_000 });
   const processingLeaseMs = env.int('NOTIFICATION_PROCESSING_LEASE_MS', 60_000, { min: 1_000, max: 3_600_000 });
-  if (processingLeaseMs <= sendTimeoutMs) {
-    env.invalid('NOTIFICATION_PROCESSING_LEASE_MS', `must be longer than NOTIFICATION_SEND_TIMEOUT_MS (${sendTimeoutMs})`);
+  if (processingLeaseMs <= giveUpAfterMs(sendTimeoutMs)) {
+    env.invalid('NOTIFICATION_PROCESSING_LEASE_MS', `must be longer than ${giveUpAfterMs(sendTimeoutMs)} ms (the send timeout and its grace)`);
   }
   const baseDelayMs = env.int('NOTIFICATION_RETRY_BASE_MS', 2_000, { min: 1, max: 3_600_000 });
   const maxDelayMs = env.int('NOTIFICATION_RETRY_MAX_DELAY_MS', 300_000, { min: 1, max: 86_400_000 });

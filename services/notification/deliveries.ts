@@ -124,7 +124,9 @@ export class DeliveryRepository {
 
   /**
    * Moves a delivery from the state it was seen in, if nobody moved it meanwhile, and records the status event in
-   * the same unit of work. Returns the updated delivery, or null when it had moved on.
+   * the same unit of work. Returns the updated delivery, or null when it had moved on. A move that changes neither
+   * state, attempt nor reason (another wait for the same open breaker) tells the status service nothing and emits
+   * no event.
    */
   async move(tx: UnitOfWork, seen: DeliveryDoc, change: DeliveryChange, at: Date, inbox?: InboxContent): Promise<DeliveryDoc | null> {
     const next = await tx.collection<DeliveryDoc>(COLLECTION).findOneAndUpdate(
@@ -132,7 +134,9 @@ export class DeliveryRepository {
       { $set: { ...change, updatedAt: at } },
       { returnDocument: 'after' },
     );
-    if (next) await tx.emit('notification.status.changed', deliveryChanged(next, at, inbox));
+    if (next && (next.state !== seen.state || next.attempt !== seen.attempt || next.reason !== seen.reason)) {
+      await tx.emit('notification.status.changed', deliveryChanged(next, at, inbox));
+    }
     return next;
   }
 

@@ -15,14 +15,16 @@ import { deliveryJob, laneRoutingKey } from './lanes.js';
 import { ProviderError } from './providers/provider.js';
 import { type Harness, startHarness, waitFor } from './test-support.js';
 
-function request(key: string, userId: string, overrides: Partial<SendNotificationRequest> = {}): SendNotificationRequest {
-  return create(SendNotificationRequestSchema, {
+type Overrides = Partial<Pick<SendNotificationRequest, 'priority' | 'expiresAt' | 'notificationType' | 'recipient'>>;
+
+function request(key: string, userId: string, overrides: Overrides = {}): SendNotificationRequest {
+  const req = create(SendNotificationRequestSchema, {
     idempotencyKey: key,
     recipient: { target: { case: 'userId', value: userId } },
     notificationType: 'account.notice',
     content: { title: `Notice ${key}`, body: 'Details inside' },
-    ...overrides,
   });
+  return Object.assign(req, overrides);
 }
 
 const TERMINAL = new Set([
@@ -166,6 +168,18 @@ describe('delivery outcomes', () => {
     expect(bad).toBeInstanceOf(ConnectError);
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
     h.providers.get(Channel.SMS)!.succeed();
+  });
+
+  it('does not open the breaker on permanent failures: they are about the message, not the provider', async () => {
+    const sms = h.providers.get(Channel.SMS)!;
+    sms.failWith('permanent', 'invalid number');
+    h.preference.users.set('bad-number', [{ channel: Channel.SMS, address: '+10000000000' }]);
+    const sent = await Promise.all(Array.from({ length: 15 }, (_, i) => h.client.sendNotification(request(`d/bad-number/${i}`, 'bad-number'))));
+    const done = await Promise.all(sent.map((r) => settled(h, r.notification!.notificationId)));
+    expect(done.map((n) => n.deliveries[0].state)).toEqual(done.map(() => DeliveryState.FAILED));
+    const breakers = await h.running.runtime.metrics.breakerState.get();
+    expect(breakers.values.find((v) => v.labels.breaker === 'provider:fake-sms')?.value).toBe(0);
+    sms.succeed();
   });
 
   it('drops a deferred delivery with EXPIRED when its notification expires first', async () => {

@@ -1,5 +1,5 @@
 // review.required and assistance.requested become notifications to their topic, once per cause.
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
@@ -12,7 +12,7 @@ import { assistanceNotification, reviewNotification } from './event-handlers.js'
 import type { NotificationDoc } from './notifications.js';
 import { type Harness, startHarness, waitFor } from './test-support.js';
 
-function reviewEvent(overrides: Partial<ReviewRequired> = {}): ReviewRequired {
+function reviewEvent(overrides: MessageInitShape<typeof ReviewRequiredSchema> = {}): ReviewRequired {
   return create(ReviewRequiredSchema, {
     eventId: `evt-${Math.random()}`,
     occurredAt: timestampFromDate(new Date()),

@@ -2,11 +2,11 @@
 // the same accept() as SendNotification, written in the consumer's unit of work (with its inbox record), under
 // idempotency keys derived from the cause, so a redelivered or re-published event never makes a second one.
 // preference.changed drops the cached plans of the user or topic that changed.
+import { Code, ConnectError } from '@connectrpc/connect';
 import { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { type AssistanceRequested, type PreferencesChanged, ReviewNotice, type ReviewRequired } from '../../gen/pulse/events/v1/events_pb.js';
 import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { Code, ConnectError } from '@connectrpc/connect';
 import { PermanentError } from '../platform/bus/bus.js';
 import type { Logger } from '../platform/log.js';
 import type { UnitOfWork } from '../platform/unit-of-work.js';
@@ -15,7 +15,7 @@ import type { Accept, AcceptRequest } from './accept.js';
 import type { PlanCache } from './plan-cache.js';
 import { MAX_BODY, MAX_TITLE } from './validate.js';
 
-export const REVIEW_TOPIC = 'review';
+const REVIEW_TOPIC = 'review';
 
 function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

@@ -3,7 +3,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { Channel, DeliveryState, Priority, RecipientSchema } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
   type SendNotificationRequest,
   SendNotificationRequestSchema,
@@ -11,14 +11,16 @@ import {
 import { DeliveryDecision } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { type Harness, startHarness, waitFor } from './test-support.js';
 
-function request(key: string, userId: string, overrides: Partial<SendNotificationRequest> = {}): SendNotificationRequest {
-  return create(SendNotificationRequestSchema, {
+type Overrides = Partial<Pick<SendNotificationRequest, 'priority' | 'expiresAt' | 'notificationType' | 'recipient'>>;
+
+function request(key: string, userId: string, overrides: Overrides = {}): SendNotificationRequest {
+  const req = create(SendNotificationRequestSchema, {
     idempotencyKey: key,
     recipient: { target: { case: 'userId', value: userId } },
     notificationType: 'invoice.overdue',
     content: { title: 'Invoice overdue', body: 'Invoice inv-1 is 30 days overdue', data: { invoice: 'inv-1' } },
-    ...overrides,
   });
+  return Object.assign(req, overrides);
 }
 
 async function rejection(call: Promise<unknown>): Promise<ConnectError> {
@@ -124,7 +126,7 @@ describe('SendNotification', () => {
 
   it('passes on not_found for a topic without routes, and writes nothing', async () => {
     const before = await count('notifications');
-    const err = await rejection(h.client.sendNotification(request('t5/topic', 'x', { recipient: { $typeName: 'pulse.common.v1.Recipient', target: { case: 'topic', value: 'nowhere' } } })));
+    const err = await rejection(h.client.sendNotification(request('t5/topic', 'x', { recipient: create(RecipientSchema, { target: { case: 'topic', value: 'nowhere' } }) })));
     expect(err.code).toBe(Code.NotFound);
     expect(err.rawMessage).toContain('nowhere');
     expect(await count('notifications')).toBe(before);

@@ -75,7 +75,7 @@ export class NotificationMetrics {
       registers,
     });
     this.deliveryLatency = new Histogram({
-      name: 'pulse_delivery_latency_seconds',
+      name: 'pulse_delivery_send_latency_seconds',
       help: 'Time from accepting a notification to its delivery being sent (quiet hours and retries included)',
       labelNames: ['channel', 'priority'],
       buckets: LATENCY_BUCKETS,
@@ -113,7 +113,7 @@ export class NotificationMetrics {
     });
     this.laneDepth = new Gauge({
       name: 'pulse_delivery_lane_depth_messages',
-      help: 'Delivery jobs waiting in each priority lane (ready plus in flight), sampled every few seconds',
+      help: 'Delivery jobs waiting in each priority lane queue, as the bus reports it, sampled every few seconds',
       labelNames: ['priority'],
       registers,
     });

@@ -56,7 +56,9 @@ export class NotificationRepository {
     return scope.collection<NotificationDoc>(COLLECTION).findOne({ idempotencyKey });
   }
 
-  many(ids: readonly string[]): Promise<NotificationDoc[]> {
-    return this.store.collection<NotificationDoc>(COLLECTION).find({ _id: { $in: [...ids] } });
+  /** Point reads by id (a digest holds at most a few dozen). */
+  async many(ids: readonly string[]): Promise<NotificationDoc[]> {
+    const found = await Promise.all([...new Set(ids)].map((id) => this.get(id)));
+    return found.filter((doc): doc is NotificationDoc => doc !== null);
   }
 }

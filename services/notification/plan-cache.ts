@@ -27,7 +27,7 @@ interface Entry {
 
 const MAX_ENTRIES = 10_000;
 
-export function subjectOf(recipient: RecipientRef): string {
+function subjectOf(recipient: RecipientRef): string {
   return recipient.userId !== undefined ? `user:${recipient.userId}` : `topic:${recipient.topic ?? ''}`;
 }
 

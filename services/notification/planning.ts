@@ -3,9 +3,9 @@
 //   DEFER       -> DEFERRED until the end of quiet hours, waiting in the store for the scheduler.
 //   DELIVER_NOW -> ACCEPTED with a job on its priority lane, or, for a digestible LOW delivery, DEFERRED until the
 //                  end of its digest window.
+import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { type Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { DeliveryDecision, type DeliveryPlan, SuppressionReason } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { newId } from '../platform/ids.js';
 import type { DeliveryDoc } from './deliveries.js';
 import { digestDueAt, digestKey, isDigestible } from './digest.js';

@@ -4,10 +4,10 @@
 //   - releases due deliveries: claims each with a conditional update (one replica wins) and emits its job on its
 //     lane in the same unit of work; the other deliveries of a digest are claimed under the same job;
 //   - settles deliveries stuck in PROCESSING past the lease (their worker died) as unknown outcomes.
-import type { Logger } from '../platform/log.js';
-import { newId } from '../platform/ids.js';
-import type { Transact } from '../platform/unit-of-work.js';
 import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { newId } from '../platform/ids.js';
+import type { Logger } from '../platform/log.js';
+import type { Transact } from '../platform/unit-of-work.js';
 import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
 import { deliveryJob, laneOf, laneRoutingKey } from './lanes.js';
 import { channelLabel, type NotificationMetrics } from './metrics.js';

@@ -60,10 +60,9 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
         }
         return existing;
       };
-      rt.log.info(
-        { providers: Object.fromEntries([Channel.EMAIL, Channel.SLACK, Channel.SMS, Channel.IN_APP].map((c) => [channelLabel(c), providerName(c) || 'none'])) },
-        'delivery providers',
-      );
+      // A sentence, not an object keyed by channel: the log redaction would hide a field named "email".
+      const served = [Channel.EMAIL, Channel.SLACK, Channel.SMS, Channel.IN_APP].map((c) => `${channelLabel(c)}=${providerName(c) || 'none'}`);
+      rt.log.info(`delivery providers: ${served.join(', ')}`);
 
       const plans = new PlanCache(preferenceResolver(overrides.preference ?? rt.peer('preference')), config.planCacheTtlMs);
       const accept = createAccept({
@@ -96,13 +95,14 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
           prefetch: config.prefetch[lane.name],
           maxAttempts: JOB_MAX_ATTEMPTS,
           retryDelaysMs: JOB_RETRY_DELAYS_MS,
+          inbox: false, // the delivery's conditional updates on (state, attempt, job id) make a repeated job harmless
           handle: (job) => worker.handle(job),
         });
       }
       const events = eventHandlers({ accept, plans, log: rt.log });
       rt.consume({ purpose: 'review-required', events: ['review.required'], handle: (event, tx) => events.reviewRequired(event, tx) });
       rt.consume({ purpose: 'assistance-requested', events: ['assistance.requested'], handle: (event, tx) => events.assistanceRequested(event, tx) });
-      rt.consume({ purpose: 'preference-changed', events: ['preference.changed'], handle: (event) => events.preferenceChanged(event) });
+      rt.consume({ purpose: 'preference-changed', events: ['preference.changed'], inbox: false, handle: (event) => events.preferenceChanged(event) });
 
       const scheduler = new Scheduler({
         deliveries,

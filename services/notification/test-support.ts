@@ -46,7 +46,6 @@ export class FakeProvider implements ChannelProvider {
   readonly sent = new Map<string, number>();
   readonly sentAt = new Map<string, number>();
   behaviour: Behaviour = () => ({ outcome: 'sent' });
-  delayMs = 0;
 
   constructor(
     readonly name: string,
@@ -55,7 +54,6 @@ export class FakeProvider implements ChannelProvider {
 
   async send(message: OutgoingMessage): Promise<SendResult> {
     this.calls.push(message);
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const result = await this.behaviour(message, this.calls.length);
     this.sent.set(message.deliveryId, (this.sent.get(message.deliveryId) ?? 0) + 1);
     this.sentAt.set(message.deliveryId, Date.now());

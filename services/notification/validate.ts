@@ -13,12 +13,12 @@ import type { DeadLetterQuery } from './dead-letters.js';
 import type { ContentDoc, RecipientRef } from './notifications.js';
 
 export const MAX_BATCH = 500;
-export const MAX_KEY = 256;
 export const MAX_TITLE = 200;
 export const MAX_BODY = 10_000;
-export const MAX_DATA_ENTRIES = 32;
-export const MAX_DATA_KEY = 64;
-export const MAX_DATA_VALUE = 1_024;
+const MAX_KEY = 256;
+const MAX_DATA_ENTRIES = 32;
+const MAX_DATA_KEY = 64;
+const MAX_DATA_VALUE = 1_024;
 const MAX_REASON = 500;
 const MAX_IDS = 1_000;
 

@@ -14,7 +14,7 @@
 // store transaction that MongoDB may run twice.
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { InboxContentSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import type { DeliveryJob } from '../../gen/pulse/notification/v1/delivery_job_pb.js';
 import { throughBreaker } from '../platform/breaker.js';
@@ -22,6 +22,7 @@ import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/log.js';
 import type { Transact } from '../platform/unit-of-work.js';
 import type { Admission, BreakerGate } from './breaker-gate.js';
+import { giveUpAfterMs } from './config.js';
 import type { DeadLetterRepository } from './dead-letters.js';
 import type { DeliveryChange, DeliveryDoc, DeliveryRepository } from './deliveries.js';
 import { digestContent } from './digest.js';
@@ -31,9 +32,6 @@ import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendRes
 import { classify, type Failure, nextStep, type NextStep, type RetryPolicy } from './retry-policy.js';
 
 const S = DeliveryState;
-
-/** After the deadline a provider that ignores its abort signal is given this long before the worker moves on. */
-const ABORT_GRACE_MS = 2_000;
 
 export interface WorkerDeps {
   deliveries: DeliveryRepository;
@@ -105,16 +103,17 @@ export class DeliveryWorker {
       await this.waitForBreaker(waiting, job.attempt, gate.reopensAt(), at);
       return;
     }
-    const claimed = await this.markProcessing(waiting, job.attempt, provider?.name ?? '', at);
-    if (claimed.length === 0) {
+    try {
+      const claimed = await this.markProcessing(waiting, job.attempt, provider?.name ?? '', at);
+      if (claimed.length === 0) return;
+      const outcome: Outcome =
+        provider && gate
+          ? await this.send(provider, gate, claimed, job.attempt)
+          : { ok: false, failure: { kind: 'permanent', reason: 'no provider serves this channel' } };
+      await this.settle(claimed, outcome, admission === 'probe', gate);
+    } finally {
       gate?.release(admission);
-      return;
     }
-    const outcome: Outcome =
-      provider && gate
-        ? await this.send(provider, gate, claimed, job.attempt)
-        : { ok: false, failure: { kind: 'permanent', reason: 'no provider serves this channel' } };
-    await this.settle(claimed, outcome, admission === 'probe', gate);
   }
 
   /** The deliveries holding this job: the one it names, or for a digest every delivery claimed under it. */
@@ -153,36 +152,34 @@ export class DeliveryWorker {
   private async dropExpired(waiting: DeliveryDoc[], at: Date): Promise<DeliveryDoc[]> {
     const expired = waiting.filter((d) => d.expiresAt !== null && d.expiresAt <= at);
     if (expired.length === 0) return waiting;
-    await this.deps.transaction(async (tx) => {
-      for (const d of expired) await this.deps.deliveries.move(tx, d, { state: S.EXPIRED, attempt: d.attempt, reason: 'expired before it could be sent' }, at);
-    });
-    for (const d of expired) this.deps.metrics.expired.inc({ channel: channelLabel(d.channel) });
+    const moved = await this.moveEach(expired, (d) => ({ state: S.EXPIRED, attempt: d.attempt, reason: 'expired before it could be sent' }), at);
+    for (const d of moved) this.deps.metrics.expired.inc({ channel: channelLabel(d.channel) });
     return waiting.filter((d) => !expired.includes(d));
   }
 
   private async waitForBreaker(waiting: readonly DeliveryDoc[], attempt: number, dueAt: Date, at: Date): Promise<void> {
-    await this.deps.transaction(async (tx) => {
-      for (const d of waiting) {
-        await this.deps.deliveries.move(tx, d, { state: S.DEFERRED, attempt, dueAt, jobId: null, reason: 'circuit open' }, at);
-      }
-    });
-    for (const d of waiting) this.deps.metrics.deferred.inc({ channel: channelLabel(d.channel), reason: 'circuit_open' });
+    const moved = await this.moveEach(waiting, () => ({ state: S.DEFERRED, attempt, dueAt, jobId: null, reason: 'circuit open' }), at);
+    for (const d of moved) this.deps.metrics.deferred.inc({ channel: channelLabel(d.channel), reason: 'circuit_open' });
   }
 
-  private async markProcessing(waiting: readonly DeliveryDoc[], attempt: number, provider: string, at: Date): Promise<DeliveryDoc[]> {
+  /** Moves each delivery in one unit of work; returns those that were still where they were seen. */
+  private moveEach(group: readonly DeliveryDoc[], change: (d: DeliveryDoc) => DeliveryChange, at: Date): Promise<DeliveryDoc[]> {
     return this.deps.transaction(async (tx) => {
-      const claimed: DeliveryDoc[] = [];
-      for (const d of waiting) {
-        const moved = await this.deps.deliveries.move(
-          tx,
-          d,
-          { state: S.PROCESSING, attempt, attemptsMade: d.attemptsMade + 1, processingAt: at, provider: provider || d.provider, reason: '' },
-          at,
-        );
-        if (moved) claimed.push(moved);
+      const moved: DeliveryDoc[] = [];
+      for (const d of group) {
+        const next = await this.deps.deliveries.move(tx, d, change(d), at);
+        if (next) moved.push(next);
       }
-      return claimed;
+      return moved;
     });
+  }
+
+  private markProcessing(waiting: readonly DeliveryDoc[], attempt: number, provider: string, at: Date): Promise<DeliveryDoc[]> {
+    return this.moveEach(
+      waiting,
+      (d) => ({ state: S.PROCESSING, attempt, attemptsMade: d.attemptsMade + 1, processingAt: at, provider: provider || d.provider, reason: '' }),
+      at,
+    );
   }
 
   private async deliverToInbox(delivery: DeliveryDoc, attempt: number, at: Date): Promise<void> {
@@ -201,7 +198,7 @@ export class DeliveryWorker {
       if (!processing) return false;
       return (await this.deps.deliveries.move(tx, processing, { state: S.SENT, attempt, provider: 'inbox' }, at, inbox)) !== null;
     });
-    if (sent) this.recordSent(delivery, 'sent', at, 1);
+    if (sent) this.recordSent([delivery], 'sent', at);
   }
 
   private async send(provider: ChannelProvider, gate: BreakerGate, claimed: DeliveryDoc[], attempt: number): Promise<Outcome> {
@@ -232,7 +229,7 @@ export class DeliveryWorker {
 
   /** The provider's answer, or an unknown outcome if it ignores its abort signal past the grace period. */
   private bounded(sending: Promise<SendResult>): Promise<SendResult> {
-    const limit = this.deps.sendTimeoutMs + ABORT_GRACE_MS;
+    const limit = giveUpAfterMs(this.deps.sendTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     sending.catch(() => undefined); // settled late, after the race was decided
     return Promise.race([
@@ -273,25 +270,17 @@ export class DeliveryWorker {
     if (outcome.ok) {
       const state = outcome.result.outcome === 'delivered' ? S.DELIVERED : S.SENT;
       const digestSize = claimed.length > 1 ? claimed.length : 0;
-      const moved = await this.deps.transaction(async (tx) => {
-        let count = 0;
-        for (const d of claimed) {
-          const next = await this.deps.deliveries.move(
-            tx,
-            d,
-            { state, attempt: d.attempt, reason: '', providerMessageId: outcome.result.providerMessageId ?? '', digestSize },
-            at,
-          );
-          if (next) count++;
-        }
-        return count;
-      });
-      if (moved < claimed.length) {
-        // Another party settled these first (the lease ran out during a very slow send): the message went out,
+      const providerMessageId = outcome.result.providerMessageId ?? '';
+      const moved = await this.moveEach(claimed, (d) => ({ state, attempt: d.attempt, reason: '', providerMessageId, digestSize }), at);
+      if (moved.length < claimed.length) {
+        // Settled as lost while the send was still running (a send slower than the lease): the message went out,
         // but the record already says otherwise. Rare, and worth a person's look.
-        this.deps.log.warn({ delivery_id: claimed[0]._id, job_id: claimed[0].jobId, settled_elsewhere: claimed.length - moved }, 'send succeeded after its attempt was settled as lost');
+        this.deps.log.warn(
+          { delivery_id: claimed[0]._id, job_id: claimed[0].jobId, settled_elsewhere: claimed.length - moved.length },
+          'send succeeded after its attempt was settled as lost',
+        );
       }
-      for (const d of claimed) this.recordSent(d, state === S.DELIVERED ? 'delivered' : 'sent', at, claimed.length);
+      this.recordSent(claimed, state === S.DELIVERED ? 'delivered' : 'sent', at);
       return;
     }
     const { failure } = outcome;
@@ -305,11 +294,14 @@ export class DeliveryWorker {
     await this.apply(claimed, step, at);
   }
 
-  private recordSent(d: DeliveryDoc, outcome: 'sent' | 'delivered', at: Date, digestSize: number): void {
-    const channel = channelLabel(d.channel);
+  /** One provider call (or inbox hand-over) that carried these deliveries. */
+  private recordSent(group: readonly DeliveryDoc[], outcome: 'sent' | 'delivered', at: Date): void {
+    const channel = channelLabel(group[0].channel);
     this.deps.metrics.attempts.inc({ channel, outcome });
-    this.deps.metrics.deliveryLatency.observe({ channel, priority: priorityLabel(d.priority) }, (at.getTime() - d.acceptedAt.getTime()) / 1000);
-    if (d.channel !== Channel.IN_APP) this.deps.metrics.digestSize.observe({ channel }, digestSize);
+    for (const d of group) {
+      this.deps.metrics.deliveryLatency.observe({ channel, priority: priorityLabel(d.priority) }, (at.getTime() - d.acceptedAt.getTime()) / 1000);
+    }
+    if (group[0].priority === Priority.LOW && group[0].channel !== Channel.IN_APP) this.deps.metrics.digestSize.observe({ channel }, group.length);
   }
 
   /** Moves a group of deliveries (one attempt, one job) to the step the policy chose. */

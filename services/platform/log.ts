@@ -9,7 +9,7 @@ const PERSONAL_FIELDS = ['text', 'body', 'description', 'email', 'phone', 'addre
 
 export const REDACT_PATHS = PERSONAL_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]);
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(service: string, level = 'info'): Logger {
   return pino({
     level,
     base: { service },

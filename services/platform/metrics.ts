@@ -3,6 +3,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Consume lag includes retry backoff (up to minutes), so its buckets reach further. */
+const LAG_BUCKETS = [...LATENCY_BUCKETS, 30, 60, 120, 300, 600];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -81,7 +83,7 @@ export class Metrics {
       name: 'pulse_event_consume_lag_seconds',
       help: 'Time from an event being published to its handling finishing',
       labelNames: ['queue'],
-      buckets: LATENCY_BUCKETS,
+      buckets: LAG_BUCKETS,
       registers,
     });
     this.breakerState = new Gauge({

@@ -25,10 +25,13 @@ import { createTransact, type Transact } from './unit-of-work.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 
 export interface PlatformConfig {
+  logLevel: string;
   port: number;
   host: string;
   amqpUrl: string | undefined;
   mongodbUri: string | undefined;
+  /** Where the embedded store journals its writes (no MONGODB_URI): survives process crashes. */
+  dataDir: string | undefined;
   tokens: TokenRegistry;
   /** Token this service presents to its peers. */
   serviceToken: string;
@@ -109,10 +112,12 @@ export function readPlatformConfig(env: EnvReader, module: Pick<ServiceModule<un
     peerUrls[peer] = env.url(urlVariable(peer), `http://localhost:${SERVICES[peer].port}`, ['http', 'https']);
   }
   return {
+    logLevel: env.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     port: env.int('PORT', SERVICES[module.name].port, { min: 0, max: 65_535 }),
     host: env.string('HOST', '0.0.0.0'),
     amqpUrl: env.url('AMQP_URL', undefined, ['amqp', 'amqps']),
     mongodbUri: env.url('MONGODB_URI', undefined, ['mongodb', 'mongodb+srv']),
+    dataDir: env.string('PULSE_DATA_DIR'),
     tokens: registry,
     serviceToken:
       module.peers.length > 0 ? env.required('PULSE_SERVICE_TOKEN', 'the token this service presents to its peers') : '',
@@ -144,11 +149,12 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
   env.check();
 
   const name = module.name;
-  const log = options.log ?? createLogger(name);
+  const log = options.log ?? createLogger(name, platform.logLevel);
   const metrics = new Metrics(name);
   const tracer = createTracer(name);
-  const store = options.store ?? (await openStore(name, platform.mongodbUri));
+  const store = options.store ?? (await openStore(name, platform.mongodbUri, platform.dataDir));
   const bus = options.bus ?? (await openBus(platform, { log, metrics }));
+  if (bus.kind === 'embedded') metrics.busConnected.set(1); // in process: connected for as long as it runs
   const outbox = new Outbox(store, bus, { log, metrics, tracer });
   await outbox.init();
   await initInbox(store);

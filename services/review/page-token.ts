@@ -2,7 +2,7 @@
 // by creation: a case opened while someone pages lands after the ids already seen, so nothing repeats or is
 // skipped) plus a fingerprint of the filters, so a token cannot be replayed under other filters. Opaque to callers.
 import { createHash } from 'node:crypto';
-import type { Severity, ReviewState } from '../../gen/pulse/common/v1/review_pb.js';
+import type { ReviewState, Severity } from '../../gen/pulse/common/v1/review_pb.js';
 
 export interface PageFilters {
   state: ReviewState;

@@ -178,6 +178,22 @@ describe('noise', () => {
   ]);
 });
 
+describe('long texts', () => {
+  const rambling = 'so the thing is that the app kept doing the same weird stuff on my tablet and my phone '.repeat(30);
+
+  it('reads negation at the end of a long clause', () => {
+    expect(names(`${rambling}and honestly I do not want to cancel`)).toEqual([]);
+    expect(names(`${rambling}and honestly I want to cancel`)).toEqual(['CANCELLATION']);
+  });
+
+  it('stays fast on a long text full of matches', () => {
+    const text = "i don't want a refund ".repeat(450);
+    const started = performance.now();
+    expect(names(text)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
 describe('normaliseForSignals', () => {
   it('folds case, accents and apostrophes so spellings meet the rules', () => {
     expect(normaliseForSignals('I DON’T want a RÉFUND')).toBe("i don't want a refund");

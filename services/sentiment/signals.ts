@@ -36,7 +36,8 @@ const RULES: Rule[] = [
     signal: EscalationSignal.CANCELLATION,
     negatable: true,
     patterns: [
-      // "cancel", "cancelling", "cancellation", but not "my order was cancelled" (the company did it).
+      // "cancel", "cancelling", "cancellation"; not "my order was cancelled" (the company did it), nor cancelling a
+      // lost card or an appointment.
       re(String.raw`(?<!\b(?:was|were|been|got|get|gets|being|is|are|be)\s+(?:\S+\s+)?)\bcancel(?:l?ing|l?ed|s|lations?)?\b(?!\s+(?:the|my|this|that|our)\s+(?:old\s+|lost\s+|stolen\s+|previous\s+)?(?:card|appointment|meeting|call)\b)`),
       re(String.raw`\b(?:close|closing|delete|deleting|terminate|terminating|deactivate|deactivating|end|ending|stop|stopping|discontinue|discontinuing|quit|quitting)\s+(?:my|our|the|this)\s+(?:\S+\s+)?(?:account|subscription|membership|contract|plan|policy)\b`),
       re(String.raw`\bunsubscrib(?:e|ing)\b(?!\s+(?:me\s+)?from\s+(?:\S+\s+){0,2}?(?:e-?mails?|newsletters?|mailing|marketing|texts?|sms|notifications?|promotions?))`),
@@ -167,7 +168,10 @@ const RULES: Rule[] = [
 // Negation of the customer's own intent, read from the clause text just before a match.
 const SUBJECT = String.raw`(?:i|we|i'm|im|we're|i've|we've|i'd|we'd|i'll|we'll)`;
 const NEGATOR = String.raw`(?:not|never|don't|dont|do\s+not|didn't|didnt|did\s+not|won't|wont|will\s+not|wouldn't|wouldnt|would\s+not|no\s+longer|haven't|havent|have\s+not|ain't)`;
-/** After a negator these make a complaint about the company ("didn't get", "won't let me"), not a negation. */
+/**
+ * After a negator these make a complaint ("didn't get", "won't let me", "don't care, just cancel") or no negation
+ * at all ("not only"): the intent that follows stands.
+ */
 const COMPLAINT_VERB = String.raw`(?:let|allow|allowed|get|got|gotten|receive|received|work|works|working|respond|responded|reply|replied|answer|answered|hear|heard|help|helped|fix|fixed|resolve|resolved|process|processed|issue|issued|arrive|arrived|see|seen|care|make|only|understand|know|expect|expected|have\s+a\s+choice)`;
 const NEGATED_BY_SPEAKER = new RegExp(
   String.raw`(?:^|\b${SUBJECT}\b(?:\s+\S+){0,2}?\s+)(?:please\s+)?${NEGATOR}\b(?!\s+${COMPLAINT_VERB}\b)(?:\s+\S+){0,5}$`,
@@ -194,6 +198,20 @@ function clauseStarts(text: string): number[] {
   return starts;
 }
 
+/** Characters before a match that negation can reach: comfortably more than the ten or so words the rules read. */
+const WINDOW = 160;
+
+/**
+ * The end of the clause before a match, as the negation rules read it. A long clause is cut at a word boundary and
+ * marked, so "^" in a rule still means the start of the clause and a cut word is never read as a whole one. This
+ * keeps a long text without punctuation linear.
+ */
+function lookback(clause: string): string {
+  if (clause.length <= WINDOW) return clause;
+  const tail = clause.slice(-WINDOW);
+  return `\u2026 ${tail.slice(tail.indexOf(' ') + 1)}`;
+}
+
 function isNegated(prefix: string, suffix: string): boolean {
   return NEGATED_BY_SPEAKER.test(prefix) || NEGATED_IMPERSONALLY.test(prefix) || NEGATED_AFTER.test(suffix);
 }
@@ -211,7 +229,7 @@ export function detectSignals(text: string): EscalationSignal[] {
         const end = at + match[0].length;
         const clauseStart = starts.reduce((best, s) => (s <= at && s > best ? s : best), 0);
         const nextBoundary = starts.find((s) => s > end);
-        const prefix = normalised.slice(clauseStart, at).trim();
+        const prefix = lookback(normalised.slice(clauseStart, at).trim());
         const suffix = normalised.slice(end, nextBoundary);
         if (rule.negatable && isNegated(prefix, suffix)) continue;
         if (rule.unless?.(prefix, suffix)) continue;

@@ -1,6 +1,9 @@
 // Running the mesh as separate processes on the real RabbitMQ, each test file in a virtual host of its own so
 // parallel files never share queues.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ProcessMesh, type ProcessMeshOptions } from '../../services/all-in-one/process-mesh.js';
 import type { ServiceName } from '../../services/platform/catalog.js';
@@ -33,10 +36,12 @@ export async function startIsolatedMesh(env: ProcessMeshOptions['env'] = {}): Pr
   await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
   url.pathname = `/${encodeURIComponent(vhost)}`;
   const logs: string[] = [];
+  // Without MongoDB here, each service journals its embedded store so a killed process comes back with its data.
+  const dataDir = mkdtempSync(join(tmpdir(), 'pulse-mesh-'));
   const mesh = await ProcessMesh.start({
     amqpUrl: url.toString(),
     ports: 'free',
-    env: { LOG_LEVEL: 'warn', ...env },
+    env: { LOG_LEVEL: 'warn', PULSE_DATA_DIR: dataDir, ...env },
     onLine: (service: ServiceName, line: string) => {
       logs.push(`${service} | ${line}`);
       if (logs.length > 5_000) logs.shift();
@@ -65,6 +70,7 @@ export async function startIsolatedMesh(env: ProcessMeshOptions['env'] = {}): Pr
     async stop() {
       await mesh.stop();
       await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -6,7 +6,7 @@
 // compiled service is started with plain node, as the image's entrypoint does.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +43,40 @@ function peersOf(name: ServiceName): readonly ServiceName[] {
   const module = modules.get(name);
   if (!module) throw new Error(`services/${name}/service.ts is missing`);
   return module.peers;
+}
+
+/**
+ * Who must start before whom for events: publisher -> the services that consume what it publishes, read from the
+ * sources (`tx.emit('<event>'` and consumer specs' `events: ['<event>']`). A consumer's queue must exist before the
+ * first publish, or the broker returns the event as unroutable and it is lost.
+ */
+function eventConsumers(): Map<ServiceName, Set<ServiceName>> {
+  const sources = (name: ServiceName) =>
+    readdirSync(join(ROOT, 'services', name), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !/(\.test|test-support|testing)\.ts$/.test(file))
+      .map((file) => readFileSync(join(ROOT, 'services', name, file), 'utf8'))
+      .join('\n');
+  const published = new Map<ServiceName, Set<string>>();
+  const consumed = new Map<ServiceName, Set<string>>();
+  for (const name of present) {
+    const text = sources(name);
+    published.set(name, new Set([...text.matchAll(/\bemit\(\s*'([a-z.]+)'/g)].map((m) => m[1])));
+    consumed.set(name, new Set([...text.matchAll(/\bevents:\s*\[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([a-z.]+)'/g)].map((e) => e[1]))));
+  }
+  const flow = new Map<ServiceName, Set<ServiceName>>();
+  for (const [publisher, events] of published) {
+    const consumers = new Set(present.filter((c) => c !== publisher && [...events].some((e) => consumed.get(c)!.has(e))));
+    flow.set(publisher, consumers);
+  }
+  return flow;
+}
+
+/** Whether `from` waits, directly or not, for `to` in a dependency graph. */
+function waitsFor(graph: (name: string) => string[], from: string, to: string, seen = new Set<string>()): boolean {
+  if (from === to) return true;
+  if (seen.has(from)) return false;
+  seen.add(from);
+  return graph(from).some((next) => waitsFor(graph, next, to, seen));
 }
 
 /** Feeds an environment to the platform's and the service's own config readers; returns the platform config. */
@@ -425,6 +459,9 @@ describe('docker-compose.yml', () => {
     expect(check).toMatch(/^CMD node -e fetch\('http:\/\/127\.0\.0\.1:' \+ process\.env\.PORT \+ '\/readyz'\)/);
     expect(service.restart).toMatch(/^(always|unless-stopped|on-failure(:\d+)?)$/);
     expect(service.deploy?.resources?.limits?.memory ?? service.mem_limit).toMatch(/^\d+[MG]$/);
+    expect(service.read_only).toBe(true);
+    expect(service.cap_drop).toEqual(['ALL']);
+    expect(service.security_opt).toContain('no-new-privileges:true');
   });
 
   it.each(SERVICE_NAMES)('%s: waits for the infrastructure and its peers to be healthy', (name) => {
@@ -433,6 +470,18 @@ describe('docker-compose.yml', () => {
     expect(dependsOn.mongodb?.condition).toBe('service_healthy');
     expect(dependsOn.jaeger?.condition).toMatch(/^service_(started|healthy)$/);
     for (const peer of peersOf(name)) expect(dependsOn[peer]?.condition, `${name} -> ${peer}`).toBe('service_healthy');
+  });
+
+  it('each publisher waits for the consumers of its events (unless a consumer already waits for it, as a peer)', () => {
+    const graph = (name: string) => Object.keys(services[name]?.depends_on ?? {});
+    const flow = eventConsumers();
+    expect(flow.get('ingestion')).toEqual(new Set(['sentiment', 'notification']));
+    for (const [publisher, consumers] of flow) {
+      for (const consumer of consumers) {
+        if (waitsFor(graph, consumer, publisher)) continue; // e.g. preference.changed -> notification, which calls preference
+        expect(services[publisher].depends_on[consumer]?.condition, `${publisher} waits for ${consumer}`).toBe('service_healthy');
+      }
+    }
   });
 
   it('notification waits for Mailpit, and the depends_on graph has no cycle', () => {
@@ -721,6 +770,12 @@ describe('Tiltfile', () => {
       expect(services[name].port, name).toBe(SERVICES[name].port);
       for (const peer of peersOf(name)) expect(services[name].after, `${name} waits for ${peer}`).toContain(peer);
       for (const dep of services[name].after) expect(SERVICE_NAMES, `${name}: after ${dep}`).toContain(dep);
+    }
+    const graph = (name: string) => services[name]?.after ?? [];
+    for (const [publisher, consumers] of eventConsumers()) {
+      for (const consumer of consumers) {
+        if (!waitsFor(graph, consumer, publisher)) expect(services[publisher].after, `${publisher} waits for ${consumer}`).toContain(consumer);
+      }
     }
     const loop = text.slice(text.indexOf('for name, service in SERVICES.items():'));
     expect(loop).toContain("port_forwards=['%d:%d' % (port, port)]");

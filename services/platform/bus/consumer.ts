@@ -10,7 +10,7 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import { type Delivery, type EventBus, PermanentError, type QueueSpec } from './bus.js';
 import { decodeEvent, type EventName, type EventOf } from './events.js';
 
-export interface ConsumerSpec<N extends EventName> {
+interface ConsumerOptions<N extends EventName> {
   /** The queue is `pulse.<service>.<purpose>`. */
   purpose: string;
   /** Routing keys bound to the queue. */
@@ -21,9 +21,25 @@ export interface ConsumerSpec<N extends EventName> {
   maxAttempts?: number;
   /** Backoff per retry. Default 1 s, 5 s, 30 s, 2 min. */
   retryDelaysMs?: number[];
-  /** Does the work; writes through tx commit together with the inbox record. */
-  handle(event: EventOf<N>, tx: UnitOfWork, delivery: Delivery): Promise<void>;
 }
+
+export type ConsumerSpec<N extends EventName> = ConsumerOptions<N> &
+  (
+    | {
+        /** Default: each event id is recorded in the inbox, in one unit of work with the handler's writes. */
+        inbox?: true;
+        /** Does the work; writes through tx commit together with the inbox record. */
+        handle(event: EventOf<N>, tx: UnitOfWork, delivery: Delivery): Promise<void>;
+      }
+    | {
+        /**
+         * For handlers that are idempotent by themselves and must not hold a transaction open (delivery jobs,
+         * whose records' conditional updates make a repeat harmless; cache invalidation).
+         */
+        inbox: false;
+        handle(event: EventOf<N>, delivery: Delivery): Promise<void>;
+      }
+  );
 
 interface InboxRecord extends Doc {
   processedAt: Date;
@@ -65,6 +81,10 @@ export function startConsumer<N extends EventName>(deps: ConsumerDeps, spec: Con
 
   const handle = async (delivery: Delivery): Promise<'processed' | 'duplicate'> => {
     const event = decodeEvent(delivery) as EventOf<N>;
+    if (spec.inbox === false) {
+      await spec.handle(event, delivery);
+      return 'processed';
+    }
     const key = `${queue.name}:${delivery.id}`;
     if (await inbox.findOne({ _id: key })) return 'duplicate';
     try {

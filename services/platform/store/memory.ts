@@ -1,5 +1,6 @@
 // The embedded store: the same collections as MongoDB, in process memory. Used by `npm start` and the unit tests.
-// Documents are cloned on the way in and out so callers never share state with the store.
+// Documents are cloned on the way in and out so callers never share state with the store. With a journal
+// (PULSE_DATA_DIR) committed writes also survive a process crash.
 import {
   type Collection,
   type Doc,
@@ -15,6 +16,7 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from './collection.js';
+import { type Change, Journal } from './journal.js';
 import { applyUpdate, compareBy, getPath, matches, seedFromFilter } from './query.js';
 
 interface Index {
@@ -26,6 +28,12 @@ interface Index {
 }
 
 type Undo = () => void;
+
+/** Where a view's writes go: undo steps (inside a transaction) and the changes to journal once committed. */
+interface WriteScope {
+  undo: Undo[] | null;
+  record(change: Change): void;
+}
 
 function indexKey(doc: unknown, fields: string[]): string {
   return JSON.stringify(fields.map((f) => getPath(doc, f) ?? null));
@@ -73,6 +81,15 @@ class CollectionState<T extends Doc> {
       const doc = this.docs.get(id);
       return doc && matches(doc, filter) ? [doc] : [];
     }
+    const ids = (id as { $in?: unknown[] } | undefined)?.$in;
+    if (Array.isArray(ids) && Object.keys(id as object).length === 1) {
+      const found: T[] = [];
+      for (const key of new Set(ids)) {
+        const doc = typeof key === 'string' ? this.docs.get(key) : undefined;
+        if (doc && matches(doc, filter)) found.push(doc);
+      }
+      return found;
+    }
     for (const index of this.indexes) {
       if (!index.unique || !index.fields.every((f) => f in filter && isPlainValue(filter[f]))) continue;
       const owner = index.entries.get(indexKey(seedFromFilter(filter), index.fields));
@@ -84,15 +101,16 @@ class CollectionState<T extends Doc> {
     return found;
   }
 
-  sweepExpired(now: Date): number {
-    if (!this.ttl) return 0;
+  /** Removes documents past their TTL; returns their ids. */
+  sweepExpired(now: Date): string[] {
+    if (!this.ttl) return [];
     const cutoff = now.getTime() - this.ttl.seconds * 1000;
-    let removed = 0;
+    const removed: string[] = [];
     for (const doc of [...this.docs.values()]) {
       const at = getPath(doc, this.ttl.field);
       if (at instanceof Date && at.getTime() <= cutoff) {
         this.remove(doc._id);
-        removed++;
+        removed.push(doc._id);
       }
     }
     return removed;
@@ -106,8 +124,7 @@ function isPlainValue(value: unknown): boolean {
 class MemoryCollection<T extends Doc> implements Collection<T> {
   constructor(
     private readonly state: CollectionState<T>,
-    /** Undo steps of the enclosing transaction; null outside one. */
-    private readonly journal: Undo[] | null,
+    private readonly scope: WriteScope,
   ) {}
 
   get name(): string {
@@ -117,12 +134,14 @@ class MemoryCollection<T extends Doc> implements Collection<T> {
   private write(doc: T): void {
     const before = this.state.docs.get(doc._id);
     this.state.put(doc);
-    this.journal?.push(before ? () => this.state.put(before, true) : () => this.state.remove(doc._id));
+    this.scope.undo?.push(before ? () => this.state.put(before, true) : () => this.state.remove(doc._id));
+    this.scope.record({ collection: this.state.name, put: doc });
   }
 
   private erase(doc: T): void {
     this.state.remove(doc._id);
-    this.journal?.push(() => this.state.put(doc, true));
+    this.scope.undo?.push(() => this.state.put(doc, true));
+    this.scope.record({ collection: this.state.name, remove: doc._id });
   }
 
   private select(filter: Filter, options: FindOptions = {}): T[] {
@@ -224,9 +243,28 @@ export class MemoryStore implements Store {
   private readonly views = new Map<string, MemoryCollection<Doc>>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(readonly database: string) {
+  private readonly direct: WriteScope;
+
+  constructor(
+    readonly database: string,
+    private readonly journal?: Journal,
+  ) {
+    this.direct = { undo: null, record: (change) => this.journal?.append([change]) };
     // MongoDB's TTL monitor runs every 60 s; so does this one.
     this.sweeper = setInterval(() => this.sweepExpired(new Date()), 60_000).unref();
+  }
+
+  /** An embedded store that journals its writes to `<dir>/<database>.journal` and replays them on open. */
+  static withJournal(database: string, dir: string): MemoryStore {
+    const { journal, changes } = Journal.open(`${dir}/${database}.journal`);
+    const store = new MemoryStore(database, journal);
+    for (const change of changes) {
+      const state = store.state(change.collection);
+      if ('put' in change) state.put(change.put, true);
+      else state.remove(change.remove);
+    }
+    journal.compact([...store.states.values()].flatMap((state) => [...state.docs.values()].map((put) => ({ collection: state.name, put }))));
+    return store;
   }
 
   private state(name: string): CollectionState<Doc> {
@@ -237,20 +275,22 @@ export class MemoryStore implements Store {
 
   collection<T extends Doc>(name: string): Collection<T> {
     let view = this.views.get(name);
-    if (!view) this.views.set(name, (view = new MemoryCollection(this.state(name), null)));
+    if (!view) this.views.set(name, (view = new MemoryCollection(this.state(name), this.direct)));
     return view as unknown as Collection<T>;
   }
 
   async transaction<R>(fn: (tx: TxScope) => Promise<R>): Promise<R> {
-    const journal: Undo[] = [];
+    const changes: Change[] = [];
+    const writes: WriteScope = { undo: [], record: (change) => changes.push(change) };
     const scope: TxScope = {
-      collection: <T extends Doc>(name: string) =>
-        new MemoryCollection(this.state(name), journal) as unknown as Collection<T>,
+      collection: <T extends Doc>(name: string) => new MemoryCollection(this.state(name), writes) as unknown as Collection<T>,
     };
     try {
-      return await fn(scope);
+      const result = await fn(scope);
+      this.journal?.append(changes); // one frame: after a crash the whole unit is there, or none of it
+      return result;
     } catch (err) {
-      for (const undo of journal.reverse()) undo();
+      for (const undo of writes.undo!.reverse()) undo();
       throw err;
     }
   }
@@ -258,7 +298,11 @@ export class MemoryStore implements Store {
   /** Removes documents past their TTL; returns how many. Runs every minute on its own. */
   sweepExpired(now: Date): number {
     let removed = 0;
-    for (const state of this.states.values()) removed += state.sweepExpired(now);
+    for (const state of this.states.values()) {
+      const ids = state.sweepExpired(now);
+      this.journal?.append(ids.map((id) => ({ collection: state.name, remove: id })));
+      removed += ids.length;
+    }
     return removed;
   }
 
@@ -266,5 +310,6 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.journal?.close();
   }
 }

@@ -2,8 +2,12 @@ import type { Store } from './collection.js';
 import { MemoryStore } from './memory.js';
 import { MongoStore } from './mongo.js';
 
-/** MongoDB when a URI is given, the embedded store otherwise. One database per service: `pulse_<service>`. */
-export async function openStore(service: string, mongodbUri: string | undefined): Promise<Store> {
+/**
+ * MongoDB when a URI is given, else the embedded store (journalled to dataDir when one is given, so it survives
+ * a process crash). One database per service: `pulse_<service>`.
+ */
+export async function openStore(service: string, mongodbUri: string | undefined, dataDir?: string): Promise<Store> {
   const database = `pulse_${service}`;
-  return mongodbUri ? MongoStore.connect(mongodbUri, database) : new MemoryStore(database);
+  if (mongodbUri) return MongoStore.connect(mongodbUri, database);
+  return dataDir ? MemoryStore.withJournal(database, dataDir) : new MemoryStore(database);
 }

@@ -187,14 +187,16 @@ export type ConversationSentiment = Message<"pulse.sentiment.v1.ConversationSent
   mood?: ConversationMood | undefined;
 
   /**
-   * Every escalation signal seen so far in the conversation, each once.
+   * Every escalation signal seen so far in the conversation's customer messages, each once, in enum order
+   * (SHARP_DROP included once the conversation dropped sharply below its baseline).
    *
    * @generated from field: repeated pulse.common.v1.EscalationSignal signals_seen = 3;
    */
   signalsSeen: EscalationSignal[];
 
   /**
-   * The most recent analysed messages, newest last (at most 50).
+   * The most recent analysed messages of any author, in the order they were written, newest last (at most 50).
+   * Scores only: message text is not kept.
    *
    * @generated from field: repeated pulse.sentiment.v1.MessageSentiment recent_messages = 4;
    */
@@ -243,7 +245,8 @@ export const GetConversationSentimentResponseSchema: GenMessage<GetConversationS
  */
 export const SentimentService: GenService<{
   /**
-   * Scores one text. Stateless: nothing is stored. invalid_argument for an empty or over-long text.
+   * Scores one text. Stateless: nothing is stored. Signals come from the text alone (SHARP_DROP needs a
+   * conversation and never appears here). invalid_argument for an empty, blank or over-long text.
    *
    * @generated from rpc pulse.sentiment.v1.SentimentService.Analyze
    */
@@ -253,7 +256,8 @@ export const SentimentService: GenService<{
     output: typeof AnalyzeResponseSchema;
   },
   /**
-   * Scores up to 500 texts in one pass; results are in request order.
+   * Scores up to 500 texts in one pass of the analyzer; results are in request order. invalid_argument names each
+   * bad text as texts[i].
    *
    * @generated from rpc pulse.sentiment.v1.SentimentService.AnalyzeBatch
    */
