@@ -6,13 +6,15 @@ import { SERVICE_NAMES, SERVICES } from '../services/platform/catalog.js';
 
 const TIMEOUT_MS = 60_000;
 const started = Date.now();
-const child = spawn('npm', ['start'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PULSE_API_TOKENS: '' } });
+// Its own process group, so the stop signal reaches the service process itself: npm does not always pass SIGTERM on.
+const child = spawn('npm', ['start'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, PULSE_API_TOKENS: '' } });
 let output = '';
 child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
 
 function fail(message: string): never {
   console.error(`smoke-start: ${message}\n--- output ---\n${output}`);
-  child.kill('SIGKILL');
+  process.kill(-child.pid!, 'SIGKILL');
   process.exit(1);
 }
 
@@ -36,7 +38,11 @@ const res = await fetch(`http://localhost:${SERVICES.ingestion.port}/pulse.inges
 });
 if (!res.ok) fail(`SubmitInteraction answered ${res.status}: ${await res.text()}`);
 
-child.kill('SIGTERM');
-const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-if (code !== 0) fail(`npm start exited with ${code} after SIGTERM`);
-console.log(`smoke-start: all six services ready in ${readyMs} ms on Node ${process.version}; README call answered 200; clean exit on SIGTERM`);
+process.kill(-child.pid!, 'SIGTERM');
+const stopDeadline = Date.now() + 20_000;
+const stopped = () => SERVICE_NAMES.every((name) => output.includes(`"msg":"${name} stopped"`));
+while (!stopped()) {
+  if (Date.now() > stopDeadline) fail('the services did not all stop gracefully within 20 s of SIGTERM');
+  await new Promise((r) => setTimeout(r, 100));
+}
+console.log(`smoke-start: all six services ready in ${readyMs} ms on Node ${process.version}; README call answered 200; all stopped gracefully on SIGTERM`);

@@ -10,11 +10,16 @@ await runMain(async () => {
     ...Object.entries(mesh.urls).map(([name, url]) => `  ${name.padEnd(13)} ${url}`),
     '',
     mesh.generatedToken
-      ? `Development token (generated for this run; set PULSE_API_TOKENS to choose your own):\n  export PULSE_TOKEN=${mesh.token}`
+      ? [
+          'Development token (generated for this run): identity "dev", role admin, so it may call every RPC.',
+          'Set PULSE_API_TOKENS to choose your own, e.g. "ops:<token>:admin,crm:<token>:client,ann:<token>:reviewer"',
+          '(roles: admin, reviewer, bot, service, client, user; scopes and JWTs: docs/security.md).',
+          `  export PULSE_TOKEN=${mesh.token}`,
+        ].join('\n')
       : 'Using the tokens in PULSE_API_TOKENS (set PULSE_DEV_TOKEN to have one printed in the examples).',
     '',
     'Try it:',
-    `  curl -s ${mesh.urls.ingestion}/pulse.ingestion.v1.IngestionService/SubmitInteraction \\`,
+    `  curl -s${mesh.urls.ingestion.startsWith('https:') ? ` --cacert ${process.env.PULSE_TLS_CA_FILE ?? '<ca.pem>'}` : ''} ${mesh.urls.ingestion}/pulse.ingestion.v1.IngestionService/SubmitInteraction \\`,
     `    -H "Authorization: Bearer ${mesh.generatedToken ? '$PULSE_TOKEN' : '<token>'}" -H 'Content-Type: application/json' \\`,
     `    -d '{"messageId":"m-1","conversationId":"c-1","customerId":"cust-1","author":"AUTHOR_CUSTOMER","text":"This is the third time I ask. Refund me now or I cancel!"}'`,
     '',

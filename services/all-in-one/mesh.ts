@@ -1,6 +1,7 @@
 // The whole mesh in one process: six services on their own ports sharing one embedded bus, each with its own
 // in-memory store. Behind `npm start` and the end-to-end tests.
 import { generateToken } from '../platform/auth.js';
+import { serviceIdentities } from './identities.js';
 import type { EventBus } from '../platform/bus/bus.js';
 import { EmbeddedBus } from '../platform/bus/embedded.js';
 import { SERVICES, type ServiceName, urlVariable } from '../platform/catalog.js';
@@ -26,7 +27,7 @@ export interface MeshOptions {
 export interface Mesh {
   services: Record<ServiceName, RunningService>;
   urls: Record<ServiceName, string>;
-  /** A bearer token callers can use: PULSE_DEV_TOKEN, or the generated one. */
+  /** A bearer token callers can use: PULSE_DEV_TOKEN, or the generated one (identity `dev`, role admin). */
   token: string;
   /** True when the token was generated for this run. */
   generatedToken: boolean;
@@ -40,10 +41,11 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const generatedToken = !base.PULSE_API_TOKENS;
   if (generatedToken) {
     token = generateToken();
-    const serviceToken = generateToken();
-    base.PULSE_API_TOKENS = `dev:${token},pulse-services:${serviceToken}`;
-    base.PULSE_SERVICE_TOKEN = serviceToken;
+    base.PULSE_API_TOKENS = `dev:${token}:admin`;
   }
+  // Each service calls its peers as itself (pulse-<service>, role service), unless one PULSE_SERVICE_TOKEN is given.
+  const ownTokens = base.PULSE_SERVICE_TOKEN ? undefined : serviceIdentities();
+  if (ownTokens) base.PULSE_API_TOKENS = [base.PULSE_API_TOKENS, ownTokens.entries].filter(Boolean).join(',');
   delete base.AMQP_URL; // one process, one embedded bus
   delete base.PORT;
   const bus = new EmbeddedBus();
@@ -54,6 +56,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       const env = {
         ...base,
         PORT: String(options.ports === 'free' ? 0 : SERVICES[module.name].port),
+        ...(ownTokens ? { PULSE_SERVICE_TOKEN: ownTokens.tokens[module.name] } : {}),
         ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
       };
       const running = await startService(module, { env, bus });

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../platform/auth.js';
 import { SERVICE_NAMES, SERVICES, type ServiceName, urlVariable } from '../platform/catalog.js';
+import { type ServiceIdentities, serviceIdentities } from './identities.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Downstream first, so peers answer and queues exist before their callers and publishers start. */
@@ -37,15 +38,16 @@ export class ProcessMesh {
   private constructor(
     private readonly options: ProcessMeshOptions,
     readonly ports: Record<ServiceName, number>,
-    /** Token for callers (the `dev` entry of PULSE_API_TOKENS). */
+    /** Token for callers (the `dev` entry of PULSE_API_TOKENS, role admin). */
     readonly token: string,
-    private readonly serviceToken: string,
+    /** Each service's own identity (pulse-<service>, role service), presented to its peers. */
+    private readonly identities: ServiceIdentities,
   ) {}
 
   static async start(options: ProcessMeshOptions): Promise<ProcessMesh> {
     const ports = {} as Record<ServiceName, number>;
     for (const name of SERVICE_NAMES) ports[name] = options.ports === 'free' ? await freePort() : SERVICES[name].port;
-    const mesh = new ProcessMesh(options, ports, generateToken(), generateToken());
+    const mesh = new ProcessMesh(options, ports, generateToken(), serviceIdentities());
     try {
       for (const name of START_ORDER) await mesh.startService(name);
     } catch (err) {
@@ -72,8 +74,8 @@ export class ProcessMesh {
       AMQP_URL: this.options.amqpUrl,
       PORT: String(this.ports[name]),
       HOST: '127.0.0.1',
-      PULSE_API_TOKENS: `dev:${this.token},pulse-services:${this.serviceToken}`,
-      PULSE_SERVICE_TOKEN: this.serviceToken,
+      PULSE_API_TOKENS: `dev:${this.token}:admin,${this.identities.entries}`,
+      PULSE_SERVICE_TOKEN: this.identities.tokens[name],
       OTEL_SERVICE_NAME: `pulse-${name}`,
       ...Object.fromEntries(SERVICE_NAMES.map((peer) => [urlVariable(peer), this.url(peer)])),
     };

@@ -16,6 +16,7 @@ import type { PreferenceService } from '../../gen/pulse/preference/v1/preference
 import { mapConcurrent } from '../platform/concurrency.js';
 import { codeName, notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { annotate } from '../platform/span-ids.js';
 import { isDuplicateKey } from '../platform/store/collection.js';
 import type { Transact } from '../platform/unit-of-work.js';
 import { Validator } from '../platform/validate.js';
@@ -57,7 +58,10 @@ export function ingestionHandlers(deps: IngestionDeps): ServiceImpl<typeof Inges
   }
 
   return {
-    submitInteraction: (req) => submit(req, new Validator()),
+    submitInteraction: (req) => {
+      annotate({ 'pulse.interaction_id': req.messageId, 'pulse.conversation_id': req.conversationId });
+      return submit(req, new Validator());
+    },
 
     async submitInteractions(req) {
       const v = new Validator();
@@ -86,6 +90,7 @@ export function ingestionHandlers(deps: IngestionDeps): ServiceImpl<typeof Inges
     },
 
     async requestAssistance(req) {
+      annotate({ 'pulse.request_id': req.requestId, 'pulse.conversation_id': req.conversationId });
       const v = new Validator();
       checkAssistance(v, req);
       v.check();

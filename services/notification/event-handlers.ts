@@ -9,6 +9,7 @@ import { type AssistanceRequested, type PreferencesChanged, ReviewNotice, type R
 import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { PermanentError } from '../platform/bus/bus.js';
 import type { Logger } from '../platform/log.js';
+import { annotate } from '../platform/span-ids.js';
 import type { UnitOfWork } from '../platform/unit-of-work.js';
 import { assistanceNotificationKey, reviewNotificationKey } from '../common/notification-keys.js';
 import type { Accept, AcceptRequest } from './accept.js';
@@ -96,6 +97,7 @@ export function eventHandlers(deps: { accept: Accept; plans: PlanCache; log: Log
   async function acceptEvent(req: AcceptRequest, tx: UnitOfWork, what: string): Promise<void> {
     try {
       const { notification, duplicate } = await deps.accept(req, { tx });
+      annotate({ 'pulse.notification_id': notification._id });
       deps.log.info({ notification_id: notification._id, cause_id: req.causeId, duplicate }, `${what} notification accepted`);
     } catch (err) {
       if (!(err instanceof ConnectError)) throw err;
@@ -111,8 +113,14 @@ export function eventHandlers(deps: { accept: Accept; plans: PlanCache; log: Log
   }
 
   return {
-    reviewRequired: (event: ReviewRequired, tx: UnitOfWork) => acceptEvent(reviewNotification(event), tx, 'review.required'),
-    assistanceRequested: (event: AssistanceRequested, tx: UnitOfWork) => acceptEvent(assistanceNotification(event), tx, 'assistance.requested'),
+    reviewRequired: (event: ReviewRequired, tx: UnitOfWork) => {
+      annotate({ 'pulse.review_id': event.reviewId, 'pulse.conversation_id': event.conversationId });
+      return acceptEvent(reviewNotification(event), tx, 'review.required');
+    },
+    assistanceRequested: (event: AssistanceRequested, tx: UnitOfWork) => {
+      annotate({ 'pulse.request_id': event.requestId, 'pulse.conversation_id': event.conversationId });
+      return acceptEvent(assistanceNotification(event), tx, 'assistance.requested');
+    },
     preferenceChanged: async (event: PreferencesChanged) => {
       const subject = event.subject;
       if (subject.case === 'userId') deps.plans.invalidate({ userId: subject.value });

@@ -30,6 +30,9 @@ beforeAll(async () => {
       NOTIFICATION_RATE_USER_PER_SECOND: '0',
       NOTIFICATION_RATE_CHANNEL_PER_SECOND: '0',
       NOTIFICATION_RATE_GLOBAL_PER_SECOND: '0',
+      // The backlog is built as fast as the process can take it, on purpose: no load shedding (load-shed.ts).
+      PULSE_MAX_IN_FLIGHT: '0',
+      PULSE_MAX_EVENT_LOOP_DELAY_MS: '0',
     },
   });
   h.preference.users.set('bulk', [{ channel: Channel.EMAIL, address: 'bulk@example.com' }]);

@@ -20,6 +20,7 @@ import type { DeliveryJob } from '../../gen/pulse/notification/v1/delivery_job_p
 import { throughBreaker } from '../platform/breaker.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/log.js';
+import { annotate } from '../platform/span-ids.js';
 import type { Transact } from '../platform/unit-of-work.js';
 import type { Admission, BreakerGate } from './breaker-gate.js';
 import { giveUpAfterMs } from './config.js';
@@ -78,6 +79,7 @@ export class DeliveryWorker {
   }
 
   async handle(job: DeliveryJob): Promise<void> {
+    annotate({ 'pulse.notification_id': job.notificationId, 'pulse.delivery_id': job.deliveryId, 'pulse.job_id': job.jobId });
     const members = await this.members(job);
     const at = this.now();
     const started = members.filter((d) => d.state === S.PROCESSING);

@@ -53,7 +53,12 @@ export class Readiness {
 }
 
 /** A check that a peer answers its /healthz. Results are cached briefly so probes do not fan out. */
-export function peerCheck(name: string, baseUrl: string, cacheMs = 2_000): ReadinessCheck {
+export type Probe = (url: string, timeoutMs: number) => Promise<{ ok: boolean; status: number }>;
+
+const fetchProbe: Probe = (url, timeoutMs) => fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+
+/** `probe` asks the peer's /healthz; default fetch (an https peer with a private CA needs tls.ts httpsGet). */
+export function peerCheck(name: string, baseUrl: string, cacheMs = 2_000, probe: Probe = fetchProbe): ReadinessCheck {
   let checkedAt = 0;
   let last: Error | undefined;
   return {
@@ -61,7 +66,7 @@ export function peerCheck(name: string, baseUrl: string, cacheMs = 2_000): Readi
     async check() {
       if (Date.now() - checkedAt > cacheMs) {
         try {
-          const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
+          const res = await probe(`${baseUrl}/healthz`, CHECK_TIMEOUT_MS);
           last = res.ok ? undefined : new Error(`healthz answered ${res.status}`);
         } catch {
           last = new Error('unreachable');
@@ -76,7 +81,7 @@ export function peerCheck(name: string, baseUrl: string, cacheMs = 2_000): Readi
 /** grpc.health.v1.Health: "" or a served service name gets the readiness; other names are not_found. */
 export function healthService(readiness: Readiness, served: string[]): ServiceImpl<typeof Health> {
   const status = async (service: string) => {
-    if (service !== '' && !served.includes(service)) throw new ConnectError(`unknown service ${service}`, Code.NotFound);
+    if (service !== '' && !served.includes(service)) throw new ConnectError(`unknown service ${JSON.stringify(service.slice(0, 200))}`, Code.NotFound);
     const { ready } = await readiness.report();
     return create(HealthCheckResponseSchema, { status: ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING });
   };
@@ -88,8 +93,22 @@ export function healthService(readiness: Readiness, served: string[]): ServiceIm
         const current = await status(req.service);
         if (current.status !== last) yield current;
         last = current.status;
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await sleep(1_000, ctx.signal); // wakes at once when the caller leaves or its deadline passes
       }
+      // Ended by the deadline (or the caller leaving), not by the server: say so rather than end as if done.
+      throw ConnectError.from(ctx.signal.reason, Code.DeadlineExceeded);
     },
   };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -13,11 +13,29 @@ export function errorBoundary(log: Logger): Interceptor {
     try {
       return await next(req);
     } catch (err) {
-      if (err instanceof ConnectError) throw err;
+      if (err instanceof ConnectError) throw bounded(err);
       log.error({ err, rpc: `${req.service.typeName}/${req.method.name}` }, 'unexpected error in handler');
       throw new ConnectError('internal error', Code.Internal);
     }
   };
+}
+
+/** Longest error message a caller gets. gRPC carries it in a trailer, where a few KiB already break clients. */
+export const MAX_ERROR_MESSAGE_LENGTH = 1_024;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The error with a message fit to send: at most MAX_ERROR_MESSAGE_LENGTH characters (a handler quoting a huge
+ * input would otherwise send it back whole) and well-formed UTF-16 (connect-es percent-encodes gRPC messages with
+ * encodeURIComponent, which throws on a lone surrogate copied from a request).
+ */
+export function bounded(err: ConnectError): ConnectError {
+  const raw = err.rawMessage;
+  LONE_SURROGATE.lastIndex = 0;
+  if (raw.length <= MAX_ERROR_MESSAGE_LENGTH && !LONE_SURROGATE.test(raw)) return err;
+  const cut = raw.length > MAX_ERROR_MESSAGE_LENGTH ? `${raw.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}…` : raw;
+  const details = err.details.filter((d) => 'desc' in d);
+  return new ConnectError(cut.replace(LONE_SURROGATE, '\ufffd'), err.code, err.metadata, details, err.cause);
 }
 
 /**

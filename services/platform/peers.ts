@@ -15,6 +15,8 @@ export interface PeerOptions {
   baseUrl: string;
   /** The token this service presents (PULSE_SERVICE_TOKEN). */
   token: string;
+  /** Certificates trusted for an https peer (PULSE_TLS_CA_FILE plus the public roots); default Node's. */
+  ca?: string[];
   /** Deadline of a call that sets none itself. */
   timeoutMs: number;
   breaker: Breaker;
@@ -55,6 +57,7 @@ export function createPeerClient<S extends DescService>(service: S, options: Pee
     httpVersion: '2',
     useBinaryFormat: true,
     defaultTimeoutMs: options.timeoutMs,
+    ...(options.ca && options.baseUrl.startsWith('https:') ? { nodeOptions: { ca: options.ca } } : {}),
     interceptors: [
       clientTracing(options.tracer, options.name),
       clientMetrics(options.metrics, options.name),

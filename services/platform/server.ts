@@ -1,6 +1,9 @@
 // One plaintext port per service that speaks Connect, gRPC and gRPC-Web over HTTP/1.1 and HTTP/2 (h2c). Each new
 // connection is sniffed: if it opens with the HTTP/2 preface it goes to an http2 server, otherwise to an http
 // server; both run the same connect-node handler. Plain paths (/healthz, /readyz, /metrics) are served alongside.
+// With TLS (options.tls) the port speaks TLS only: one http2 secure server with allowHTTP1 picks h2 or http/1.1 by
+// ALPN and runs the same handler.
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -8,6 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { type ConnectRouter, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from './log.js';
+import { arrivalContext } from './load-shed.js';
+import { closeConnectionIfBodyUnread, reportUndecodableRequestsAsInvalid } from './request-errors.js';
+import type { ServerTls } from './tls.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const SNIFF_TIMEOUT_MS = 10_000;
@@ -29,6 +35,8 @@ export interface RpcServerOptions {
   /** GET paths served without RPC framing. */
   plainRoutes: Record<string, PlainRoute>;
   log: Logger;
+  /** Serve TLS (h2 and http/1.1 by ALPN) with this certificate and key instead of plaintext. */
+  tls?: ServerTls;
 }
 
 export interface RpcServer {
@@ -96,6 +104,8 @@ function sniff(socket: net.Socket, route: (isHttp2: boolean) => void): void {
 
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const shutdown = new AbortController();
+  // connect-es links every in-flight request's signal to this one: more than 10 at once is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   let active = 0;
   let drained: (() => void) | undefined;
 
@@ -119,8 +129,13 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
 
   const adapter = connectNodeAdapter({
-    routes: options.routes,
+    // Undecodable request bodies are the caller's fault: invalid_argument, not connect-es's `internal`.
+    routes: (router) => {
+      options.routes(router);
+      reportUndecodableRequestsAsInvalid(router.handlers);
+    },
     interceptors: options.interceptors,
+    contextValues: arrivalContext, // load shedding measures each request's wait from here
     readMaxBytes: options.readMaxBytes,
     // Strict JSON: a misspelt field or enum name is an error naming it, not a silently dropped value.
     jsonOptions: { ignoreUnknownFields: false },
@@ -134,34 +149,55 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       if (active === 0) drained?.();
     });
     if (String(req.headers['content-type'] ?? '').startsWith('application/grpc')) specEncodeGrpcMessage(res);
+    closeConnectionIfBodyUnread(req, res);
     adapter(req, res);
   };
 
-  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
-  const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on('session', (session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
-  for (const server of [h1, h2]) server.on('clientError', (_err: Error, socket: net.Socket) => socket.destroy());
-
-  const tcp = net.createServer((socket) => {
+  const trackSessions = (server: http2.Http2Server | http2.Http2SecureServer) =>
+    server.on('session', (session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+  const trackSocket = (socket: net.Socket) => {
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    sniff(socket, (isHttp2) => {
-      // The sniffed bytes wait in the paused socket's buffer. The http2 session reads that buffer itself on its
-      // next tick; the http server only listens for 'data', so its socket must be resumed.
-      if (isHttp2) {
-        h2.emit('connection', socket);
-      } else {
-        h1.emit('connection', socket);
-        socket.resume();
-      }
+  };
+
+  let listener: net.Server;
+  let h1: http.Server | undefined;
+  if (options.tls) {
+    const secure = http2.createSecureServer(
+      { cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, minVersion: 'TLSv1.2', handshakeTimeout: SNIFF_TIMEOUT_MS },
+      handler,
+    );
+    trackSessions(secure);
+    secure.on('connection', trackSocket);
+    secure.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
+    listener = secure;
+  } else {
+    h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+    const h2 = http2.createServer({ settings: { maxConcurrentStreams: Number(process.env.H2MCS ?? 4294967295) } }, handler);
+    trackSessions(h2);
+    for (const server of [h1, h2]) server.on('clientError', (_err: Error, socket: net.Socket) => socket.destroy());
+    const plainH1 = h1;
+    listener = net.createServer((socket) => {
+      trackSocket(socket);
+      sniff(socket, (isHttp2) => {
+        // The sniffed bytes wait in the paused socket's buffer. The http2 session reads that buffer itself on its
+        // next tick; the http server only listens for 'data', so its socket must be resumed.
+        if (isHttp2) {
+          h2.emit('connection', socket);
+        } else {
+          plainH1.emit('connection', socket);
+          socket.resume();
+        }
+      });
     });
-  });
+  }
+  const tcp = listener;
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(options.port, options.host, () => {
@@ -175,7 +211,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     async close(graceMs) {
       tcp.close();
       for (const session of sessions) session.close(); // GOAWAY: finish open streams, take no new ones
-      h1.closeIdleConnections();
+      h1?.closeIdleConnections();
       if (active > 0) {
         await new Promise<void>((resolve) => {
           drained = resolve;

@@ -3,7 +3,8 @@
 // server, auth, tracing, metrics, health, graceful shutdown) is done here, the same for all six.
 import type { ConnectRouter, Client } from '@connectrpc/connect';
 import type { Tracer } from '@opentelemetry/api';
-import { authInterceptor, TokenRegistry } from './auth.js';
+import { authInterceptor, type Authenticator, type TokenRegistry } from './auth.js';
+import { readAuthConfig } from './auth-config.js';
 import { type Breaker, type BreakerSettings, createBreaker } from './breaker.js';
 import type { EventBus } from './bus/bus.js';
 import { type ConsumerSpec, initInbox, startConsumer } from './bus/consumer.js';
@@ -14,12 +15,14 @@ import { SERVICES, type ServiceDescriptor, type ServiceName, urlVariable } from 
 import { EnvReader } from './config.js';
 import { healthService, peerCheck, Readiness } from './health.js';
 import { deadline, errorBoundary, serverMetrics } from './interceptors.js';
+import { loadShedding } from './load-shed.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createPeerClient } from './peers.js';
 import { type RpcServer, startRpcServer } from './server.js';
 import type { Store } from './store/collection.js';
 import { openStore } from './store/open.js';
+import { type TlsConfig, httpsGet, readTlsConfig } from './tls.js';
 import { serverTracing, tracer as createTracer } from './tracing.js';
 import { createTransact, type Transact } from './unit-of-work.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
@@ -33,8 +36,14 @@ export interface PlatformConfig {
   /** Where the embedded store journals its writes (no MONGODB_URI): survives process crashes. */
   dataDir: string | undefined;
   tokens: TokenRegistry;
+  /** Static tokens and (when configured) JWTs: who a credential stands for (auth-config.ts). */
+  authenticator: Authenticator;
+  /** Token entries without roles or scopes (full access), warned about at start. */
+  unscopedCallers: string[];
   /** Token this service presents to its peers. */
   serviceToken: string;
+  /** Serve TLS, and what to trust when calling https peers (tls.ts). */
+  tls: TlsConfig;
   maxRequestBytes: number;
   rpcTimeoutMs: number;
   rpcMaxTimeoutMs: number;
@@ -104,9 +113,7 @@ export interface StartOptions {
 const PUBLIC_SERVICES = new Set([Health.typeName]);
 
 export function readPlatformConfig(env: EnvReader, module: Pick<ServiceModule<unknown>, 'name' | 'peers'>): PlatformConfig {
-  const tokens = env.required('PULSE_API_TOKENS', 'bearer tokens as "name:token,..." (npm start makes one for development)');
-  const { registry, problems } = TokenRegistry.parse(tokens);
-  if (tokens) for (const problem of problems) env.invalid('PULSE_API_TOKENS', problem);
+  const auth = readAuthConfig(env);
   const peerUrls: Partial<Record<ServiceName, string>> = {};
   for (const peer of module.peers) {
     peerUrls[peer] = env.url(urlVariable(peer), `http://localhost:${SERVICES[peer].port}`, ['http', 'https']);
@@ -118,7 +125,10 @@ export function readPlatformConfig(env: EnvReader, module: Pick<ServiceModule<un
     amqpUrl: env.url('AMQP_URL', undefined, ['amqp', 'amqps']),
     mongodbUri: env.url('MONGODB_URI', undefined, ['mongodb', 'mongodb+srv']),
     dataDir: env.string('PULSE_DATA_DIR'),
-    tokens: registry,
+    tokens: auth.tokens,
+    authenticator: auth.authenticator,
+    unscopedCallers: auth.unscoped,
+    tls: readTlsConfig(env),
     serviceToken:
       module.peers.length > 0 ? env.required('PULSE_SERVICE_TOKEN', 'the token this service presents to its peers') : '',
     maxRequestBytes: env.int('PULSE_MAX_REQUEST_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
@@ -168,7 +178,11 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
     },
   });
   readiness.add({ name: 'store', check: () => store.ping() });
-  for (const peer of module.peers) readiness.add(peerCheck(peer, platform.peerUrls[peer]!));
+  for (const peer of module.peers) {
+    const url = platform.peerUrls[peer]!;
+    const ca = url.startsWith('https:') ? platform.tls.ca : undefined;
+    readiness.add(peerCheck(peer, url, undefined, ca ? (probeUrl, timeoutMs) => httpsGet(probeUrl, ca, timeoutMs) : undefined));
+  }
 
   const breakers = new Map<string, Breaker>();
   const breaker = (breakerName: string, settings: Partial<BreakerSettings> = {}) => {
@@ -201,6 +215,7 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
           name: peer,
           baseUrl: platform.peerUrls[peer]!,
           token: platform.serviceToken,
+          ca: platform.tls.ca,
           timeoutMs: platform.peerTimeoutMs,
           breaker: breaker(`peer:${peer}`),
           metrics,
@@ -228,12 +243,14 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
       host: platform.host,
       readMaxBytes: platform.maxRequestBytes,
       log,
+      tls: platform.tls.server,
       interceptors: [
         serverTracing(tracer),
         serverMetrics(metrics),
         errorBoundary(log),
+        loadShedding(options.env ?? process.env, metrics, PUBLIC_SERVICES),
         deadline(platform.rpcTimeoutMs, platform.rpcMaxTimeoutMs),
-        authInterceptor(platform.tokens, PUBLIC_SERVICES),
+        authInterceptor(platform.authenticator, PUBLIC_SERVICES),
       ],
       routes: (router) => {
         router.service(Health, healthService(readiness, [served]));
@@ -254,8 +271,14 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
   }
   outbox.start();
   parts.start?.();
-  const url = `http://localhost:${server.port}`;
-  log.info({ port: server.port, store: store.kind, bus: bus.kind }, `${name} listening`);
+  const url = `${platform.tls.server ? 'https' : 'http'}://localhost:${server.port}`;
+  log.info({ port: server.port, store: store.kind, bus: bus.kind, tls: Boolean(platform.tls.server) }, `${name} listening`);
+  if (platform.unscopedCallers.length > 0) {
+    log.warn(
+      { callers: platform.unscopedCallers },
+      'PULSE_API_TOKENS entries without roles or scopes have full access (development only): add ":role" to each, see docs/security.md',
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   return {

@@ -9,6 +9,8 @@ import {
   RouteKind,
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { type TestPlatform, testPlatform } from '../platform/testing.js';
+import { asCaller } from '../platform/access.js';
+import { fullAccessCaller } from '../platform/auth.js';
 import { preferenceHandlers } from './handlers.js';
 import { PreferencesRepository } from './preferences.js';
 import { RoutesRepository } from './routes.js';
@@ -23,7 +25,9 @@ beforeEach(async () => {
   await routes.init();
   await routes.seedDefaults(new Date());
   const handlers = preferenceHandlers({ preferences: new PreferencesRepository(platform.store), routes, transaction: platform.transaction });
-  api = createClient(PreferenceService, createRouterTransport((router) => router.service(PreferenceService, handlers)));
+  // Per-user access is tested in test/access; here the caller may use anyone's preferences.
+  const router = { interceptors: [asCaller(fullAccessCaller('tester'))] };
+  api = createClient(PreferenceService, createRouterTransport((r) => r.service(PreferenceService, handlers), { router }));
 });
 
 afterEach(() => platform.close());

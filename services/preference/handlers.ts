@@ -10,6 +10,7 @@ import {
   RouteKind,
   TopicRouteSchema,
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { requireUser } from '../platform/access.js';
 import { notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { isDuplicateKey } from '../platform/store/collection.js';
@@ -42,12 +43,13 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
     doc ? toPreferences(userId, doc, doc.version, doc.updatedAt) : toPreferences(userId, DEFAULT_PREFERENCES, 0, null);
 
   return {
-    async getPreferences(req) {
+    async getPreferences(req, ctx) {
       new Validator().id('user_id', req.userId).check();
+      requireUser(ctx.values, 'preferences', req.userId);
       return { preferences: preferencesOf(req.userId, await deps.preferences.get(req.userId)) };
     },
 
-    async updatePreferences(req) {
+    async updatePreferences(req, ctx) {
       const v = new Validator();
       const prefs = req.preferences;
       if (!prefs) v.add('preferences', 'is required');
@@ -58,6 +60,7 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
       }
       const changes = prefs ? maskedChanges(v.nested('preferences'), prefs, paths) : {};
       v.check();
+      requireUser(ctx.values, 'preferences', prefs!.userId);
 
       const userId = prefs!.userId;
       const expected = Number(req.expectedVersion);

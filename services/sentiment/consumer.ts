@@ -5,6 +5,7 @@ import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { SentimentAnalyzedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import type { ConsumerSpec } from '../platform/bus/consumer.js';
 import { newId } from '../platform/ids.js';
+import { annotate } from '../platform/span-ids.js';
 import { type AnalysisRepository, toSentiment } from './analyses.js';
 import type { Analyzer } from './analyzer.js';
 import { toConversationMood } from './conversation.js';
@@ -26,6 +27,7 @@ export function interactionConsumer(deps: InteractionConsumerDeps): ConsumerSpec
     purpose: 'interactions',
     events: ['customer.interaction.new'],
     async handle(event, tx) {
+      annotate({ 'pulse.interaction_id': event.messageId, 'pulse.conversation_id': event.conversationId });
       // A message is analysed once, however often it is delivered or re-submitted under another event.
       if (await deps.analyses.exists(tx, event.messageId)) return;
       const at = now();

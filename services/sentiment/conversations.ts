@@ -11,7 +11,7 @@ import {
 } from '../../gen/pulse/sentiment/v1/sentiment_service_pb.js';
 import { type Doc, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
 import { toSentiment } from './analyses.js';
-import { addMessage, type ConversationState, EMPTY_CONVERSATION, type ScoredMessage, toConversationMood } from './conversation.js';
+import { addMessage, type ConversationState, EMPTY_CONVERSATION, RECENT_MESSAGES, type ScoredMessage, toConversationMood } from './conversation.js';
 
 export interface ConversationDoc extends Doc, ConversationState {
   customerId: string;
@@ -79,15 +79,26 @@ export class ConversationRepository {
           continue; // another message of the conversation created it first
         }
       }
-      const updated = await conversations.findOneAndUpdate(
+      // A message written after the latest one (the usual case) is appended, the list capped at its size, rather
+      // than the whole list rewritten; and the result is built here rather than read back. An update then costs one
+      // message, not fifty, on either store. One that arrived out of order rewrites the (re-sorted) list.
+      const { mood, signalsSeen, recent } = next.state;
+      const agentId = key.agentId || current.agentId;
+      const last = current.recent[current.recent.length - 1];
+      const inOrder = !last || last.occurredAt.getTime() <= next.message.occurredAt.getTime();
+      const { matchedCount } = await conversations.updateOne(
         { _id: key.conversationId, version: current.version },
-        {
-          $set: { ...next.state, agentId: key.agentId || current.agentId, updatedAt: now },
-          $inc: { version: 1 },
-        },
-        { returnDocument: 'after' },
+        inOrder
+          ? {
+              $set: { mood, signalsSeen, agentId, updatedAt: now },
+              $push: { recent: { $each: [next.message], $slice: -RECENT_MESSAGES } },
+              $inc: { version: 1 },
+            }
+          : { $set: { mood, signalsSeen, recent, agentId, updatedAt: now }, $inc: { version: 1 } },
       );
-      if (updated) return { doc: updated, message: next.message };
+      if (matchedCount === 1) {
+        return { doc: { ...current, mood, signalsSeen, recent, agentId, updatedAt: now, version: current.version + 1 }, message: next.message };
+      }
     }
     throw new ConnectError(`conversation "${key.conversationId}" kept changing under concurrent updates`, Code.Aborted);
   }

@@ -9,6 +9,8 @@ import { type NotificationStatus, StatusService, type WatchStatusResponse } from
 import { movesForward } from '../common/delivery-state.js';
 import type { Consumer } from '../platform/bus/bus.js';
 import { Metrics } from '../platform/metrics.js';
+import { asCaller } from '../platform/access.js';
+import { fullAccessCaller } from '../platform/auth.js';
 import { statusHandlers } from './handlers.js';
 import { InboxRepository } from './inbox.js';
 import { DeliveryMetrics } from './metrics.js';
@@ -49,7 +51,9 @@ beforeEach(async () => {
     handle: statusChangeHandler({ statuses, inbox, feed, metrics, log, now }),
   });
   const handlers = statusHandlers({ store: platform.store, statuses, inbox, feed, metrics, watch: { maxMs: 20_000, graceMs: 300 }, now });
-  api = createClient(StatusService, createRouterTransport((router) => router.service(StatusService, handlers)));
+  // Per-user access is tested in test/access; here the caller may use any inbox and status.
+  const router = { interceptors: [asCaller(fullAccessCaller('tester'))] };
+  api = createClient(StatusService, createRouterTransport((r) => r.service(StatusService, handlers), { router }));
   handled = 0;
 });
 

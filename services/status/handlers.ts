@@ -4,6 +4,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { DeliveryStatsSchema, type StatusService } from '../../gen/pulse/status/v1/status_service_pb.js';
+import { callerOf, requireNotificationOf, requireUser } from '../platform/access.js';
 import { notFound } from '../platform/errors.js';
 import type { Store } from '../platform/store/collection.js';
 import { pageSize, Validator } from '../platform/validate.js';
@@ -30,10 +31,11 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
   const watch: WatchDeps = { ...deps.watch, statuses: deps.statuses, feed: deps.feed };
 
   return {
-    async getStatus(req) {
+    async getStatus(req, ctx) {
       new Validator().id('notification_id', req.notificationId).check();
       const view = await deps.statuses.get(req.notificationId);
       if (!view) throw notFound(`no status for notification "${req.notificationId}" (yet: status hears of it a moment after it is sent)`);
+      requireNotificationOf(ctx.values, req.notificationId, view.notification.userIds);
       return { status: toNotificationStatus(view) };
     },
 
@@ -41,16 +43,22 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
       const v = new Validator();
       const subject = watchSubject(v, req.subject);
       v.check();
+      // Own notifications only, unless status:any; one not known yet is nobody's own.
+      if (subject.kind === 'user') requireUser(ctx.values, 'status', subject.id);
+      else if (!callerOf(ctx.values).scopes.has('status:any')) {
+        requireNotificationOf(ctx.values, subject.id, (await deps.statuses.get(subject.id))?.notification.userIds ?? []);
+      }
       const views = subject.kind === 'notification' ? watchNotification(watch, subject.id, ctx.signal) : watchUser(watch, subject.id, ctx.signal);
       for await (const view of views) yield { status: toNotificationStatus(view) };
     },
 
-    async listInbox(req) {
+    async listInbox(req, ctx) {
       const v = new Validator();
       v.id('user_id', req.userId);
       const size = pageSize(v, req.pageSize, { fallback: 50, max: 200 });
       const after = pagePosition(v, req.pageToken);
       v.check();
+      requireUser(ctx.values, 'inbox', req.userId);
       const [{ items, more }, unread] = await Promise.all([
         deps.inbox.page(req.userId, req.unreadOnly, size, after),
         deps.inbox.unreadCount(req.userId),
@@ -63,11 +71,12 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
       };
     },
 
-    async markRead(req) {
+    async markRead(req, ctx) {
       const v = new Validator();
       v.id('user_id', req.userId).count('notification_ids', req.notificationIds, { min: 1, max: MAX_MARK_READ });
       req.notificationIds.forEach((id, i) => v.id(`notification_ids[${i}]`, id));
       v.check();
+      requireUser(ctx.values, 'inbox', req.userId);
       const at = now();
       // No event leaves status, so this needs the store only, not the broker.
       const { marked, advanced, notes } = await deps.store.transaction(async (tx) => {

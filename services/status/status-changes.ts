@@ -7,6 +7,7 @@ import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js
 import type { NotificationStatusChanged } from '../../gen/pulse/events/v1/events_pb.js';
 import { PermanentError } from '../platform/bus/bus.js';
 import type { Logger } from '../platform/log.js';
+import { annotate } from '../platform/span-ids.js';
 import type { UnitOfWork } from '../platform/unit-of-work.js';
 import type { InboxRepository } from './inbox.js';
 import type { DeliveryMetrics } from './metrics.js';
@@ -57,6 +58,7 @@ export function statusChangeHandler(deps: StatusChangeDeps): (event: Notificatio
   }
 
   return async (event, tx) => {
+    annotate({ 'pulse.notification_id': event.notificationId, 'pulse.delivery_id': event.deliveryId, 'pulse.delivery_state': DeliveryState[event.state] });
     if (!event.notificationId) throw new PermanentError('notification.status.changed without a notification_id');
     if (event.state === DeliveryState.UNSPECIFIED || DeliveryState[event.state] === undefined) {
       throw new PermanentError(`notification.status.changed with state ${event.state}, which is no delivery state`);

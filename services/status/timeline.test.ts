@@ -45,6 +45,18 @@ describe('advance', () => {
     }
   });
 
+  it('records a newer reason for the same wait (a retry that then waits for an open breaker), and ignores an older one', () => {
+    const retry = step(S.DEFERRED, 2, 2, 'slack', 'retry: slack http 503');
+    const circuit = step(S.DEFERRED, 2, 3, 'slack', 'circuit open');
+    const inOrder = replay([step(S.PROCESSING, 1, 1, 'slack'), retry, circuit])!;
+    expect(inOrder).toMatchObject({ state: S.DEFERRED, attempt: 2, reason: 'circuit open' });
+    expect(inOrder.history.map((h) => h.reason)).toEqual(['', 'retry: slack http 503', 'circuit open']);
+    const reversed = replay([step(S.PROCESSING, 1, 1, 'slack'), circuit, retry])!;
+    expect(reversed).toMatchObject({ state: S.DEFERRED, attempt: 2, reason: 'circuit open' });
+    expect(advance(inOrder, { ...circuit, at: new Date(T0 + 4000) })).toBeUndefined(); // same reason again: no step
+    expect(advance(inOrder, step(S.DEFERRED, 1, 5, 'slack', 'circuit open'))).toBeUndefined(); // an older attempt
+  });
+
   it('keeps READ final and lets READ follow only SENT or DELIVERED', () => {
     const delivered = replay([step(S.DELIVERED, 1)])!;
     const read = advance(delivered, step(S.READ, 1, 5, 'inbox'))!;

@@ -1,9 +1,10 @@
 // A delivery's timeline and a notification's overall state: the rules status applies to every change. Plain
 // functions over the shared rules in common/delivery-state.ts; no I/O.
 //
-// A change is applied only when movesForward allows it. A change that would move a delivery backwards (an event
-// that arrived late, or a redelivered one) is ignored entirely: it changes neither the state nor the history, so
-// the history is the path the delivery actually took, oldest first, and every step in it moved the state forward.
+// A change is applied only when movesForward allows it (or it gives a waiting delivery a newer reason to wait). A
+// change that would move a delivery backwards (an event that arrived late, or a redelivered one) is ignored
+// entirely: it changes neither the state nor the history, so the history is the path the delivery actually took,
+// oldest first, and every step in it moved the state forward.
 import { type Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { isSettled as deliverySettled, movesForward, overallState, TERMINAL } from '../common/delivery-state.js';
 
@@ -30,9 +31,25 @@ export interface Timeline {
 /** Bounds a document that a delivery retried many times would otherwise grow without end. */
 export const MAX_HISTORY = 100;
 
+/**
+ * A waiting delivery can learn a new reason for its wait without a new attempt: a retry that then finds its
+ * provider's circuit breaker open waits on, for the same attempt, with reason "circuit open". That is a step too,
+ * when it is newer than the current one; an older one is a late step and ignored like any other.
+ */
+function newReasonToWait(current: Timeline | undefined, step: Step): boolean {
+  return (
+    current !== undefined &&
+    current.state === DeliveryState.DEFERRED &&
+    step.state === DeliveryState.DEFERRED &&
+    step.attempt === current.attempt &&
+    step.reason !== current.reason &&
+    step.at.getTime() > current.updatedAt.getTime()
+  );
+}
+
 /** The timeline after step, or undefined when step would move it backwards (and is ignored). */
 export function advance(current: Timeline | undefined, step: Step): Timeline | undefined {
-  if (!movesForward(current, step)) return undefined;
+  if (!movesForward(current, step) && !newReasonToWait(current, step)) return undefined;
   return {
     state: step.state,
     attempt: step.attempt,

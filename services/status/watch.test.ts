@@ -1,7 +1,10 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeNote } from './statuses.js';
-import { StatusFeed } from './watch.js';
+import { StatusFeed, watchNotification, type WatchDeps, watchUser } from './watch.js';
 
 const log = pino({ level: 'silent' });
 
@@ -67,5 +70,47 @@ describe('StatusFeed', () => {
     expect(polls).toBe(13);
     again();
     expect(feed.listenerCount).toBe(0);
+  });
+});
+
+describe('watch deadlines', () => {
+  // Forces garbage collections: the deadlines must fire even when nothing but their timers refers to them.
+  v8.setFlagsFromString('--expose-gc');
+  const exposed: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+  const gc = typeof exposed === 'function' ? (exposed as () => void) : () => {};
+  const feed = () => new StatusFeed({ changedSince: async () => [] }, { pollMs: 60_000, overlapMs: 0, log });
+  const collectWhile = <T>(work: Promise<T>): Promise<T> => {
+    const collector = setInterval(gc, 20);
+    return work.finally(() => clearInterval(collector));
+  };
+
+  it('answers not_found once the grace for an unknown notification is over, garbage collections or not', async () => {
+    const deps: WatchDeps = { statuses: { get: async () => null, recentForUser: async () => [] }, feed: feed(), maxMs: 60_000, graceMs: 200 };
+    const started = Date.now();
+    const outcome = await collectWhile(
+      Promise.race([
+        (async () => {
+          for await (const _ of watchNotification(deps, 'ntf_unknown', new AbortController().signal)) return 'a status';
+          return 'ended';
+        })().catch((err: unknown) => (err instanceof ConnectError ? Code[err.code] : String(err))),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 3 s'), 3_000)),
+      ]),
+    );
+    expect(outcome).toBe('NotFound');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it("ends a user's stream at the maximum duration, garbage collections or not", async () => {
+    const deps: WatchDeps = { statuses: { get: async () => null, recentForUser: async () => [] }, feed: feed(), maxMs: 200, graceMs: 10_000 };
+    const outcome = await collectWhile(
+      Promise.race([
+        (async () => {
+          for await (const _ of watchUser(deps, 'ann', new AbortController().signal)) return 'a status';
+          return 'ended';
+        })(),
+        new Promise((resolve) => setTimeout(() => resolve('still open after 3 s'), 3_000)),
+      ]),
+    );
+    expect(outcome).toBe('ended');
   });
 });

@@ -154,18 +154,35 @@ const USER_BACKLOG = 100;
 /** A user's stream forgets what it sent this long ago; repeated notes only come within the feed's look-back. */
 const SENT_MEMORY_MS = 60_000;
 
+/**
+ * A signal that aborts after ms, or when `parent` does. Not AbortSignal.timeout: its timer holds the signal only
+ * weakly, and once combined with AbortSignal.any nothing else holds it, so on Node 20 a garbage collection can take
+ * it before it fires and the wait it bounds never ends. Here the timer holds its controller; clear() stops it.
+ */
+function deadline(parent: AbortSignal, ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('deadline reached', 'TimeoutError')), ms);
+  timer.unref();
+  return { signal: AbortSignal.any([parent, controller.signal]), clear: () => clearTimeout(timer) };
+}
+
 /** The notification's status now, then after each change, until it is settled, the client leaves or maxMs passes. */
 export async function* watchNotification(deps: WatchDeps, notificationId: string, clientSignal: AbortSignal): AsyncGenerator<StatusView> {
-  const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(deps.maxMs)]);
+  const max = deadline(clientSignal, deps.maxMs);
+  const signal = max.signal;
   // Subscribe before the first read, so a change between the two is not missed.
   const subscription = new Subscription(deps.feed, (note) => note.notificationId === notificationId);
   try {
     let view = await deps.statuses.get(notificationId);
     // Status hears of a notification a few milliseconds after SendNotification returns: give it a moment.
-    const grace = AbortSignal.any([signal, AbortSignal.timeout(deps.graceMs)]);
-    while (!view && !grace.aborted) {
-      await subscription.next(grace);
-      view = await deps.statuses.get(notificationId);
+    const grace = deadline(signal, deps.graceMs);
+    try {
+      while (!view && !grace.signal.aborted) {
+        await subscription.next(grace.signal);
+        view = await deps.statuses.get(notificationId);
+      }
+    } finally {
+      grace.clear();
     }
     if (!view) {
       if (signal.aborted) return;
@@ -181,13 +198,15 @@ export async function* watchNotification(deps: WatchDeps, notificationId: string
       }
     }
   } finally {
+    max.clear();
     subscription.close();
   }
 }
 
 /** The user's in-flight notifications now, then every change of any of their notifications, until the client leaves or maxMs passes. */
 export async function* watchUser(deps: WatchDeps, userId: string, clientSignal: AbortSignal): AsyncGenerator<StatusView> {
-  const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(deps.maxMs)]);
+  const max = deadline(clientSignal, deps.maxMs);
+  const signal = max.signal;
   const subscription = new Subscription(deps.feed, (note) => note.userIds.includes(userId));
   const sent = new Map<string, { revision: number; at: number }>();
   try {
@@ -207,6 +226,7 @@ export async function* watchUser(deps: WatchDeps, userId: string, clientSignal: 
       for (const [id, entry] of sent) if (entry.at < Date.now() - SENT_MEMORY_MS) sent.delete(id);
     }
   } finally {
+    max.clear();
     subscription.close();
   }
 }

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { type Doc, isDuplicateKey, type Store } from '../store/collection.js';
 import { withMessageSpan } from '../tracing.js';
 import type { UnitOfWork } from '../unit-of-work.js';
-import { type Delivery, type EventBus, PermanentError, type QueueSpec } from './bus.js';
+import { type Delivery, EXCHANGE, type EventBus, PermanentError, type QueueSpec } from './bus.js';
 import { decodeEvent, type EventName, type EventOf } from './events.js';
 
 interface ConsumerOptions<N extends EventName> {
@@ -108,9 +108,12 @@ export function startConsumer<N extends EventName>(deps: ConsumerDeps, spec: Con
     const attributes = {
       'messaging.system': 'rabbitmq',
       'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
       'messaging.destination.name': queue.name,
       'messaging.rabbitmq.destination.routing_key': delivery.routingKey,
       'messaging.message.id': delivery.id,
+      'pulse.exchange': EXCHANGE,
+      'pulse.event_type': delivery.type,
       'pulse.attempt': delivery.attempt,
     };
     await withMessageSpan(deps.tracer, `process ${delivery.routingKey}`, SpanKind.CONSUMER, delivery.headers, attributes, async () => {

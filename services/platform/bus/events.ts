@@ -38,16 +38,66 @@ export function encodeEvent<N extends EventName>(name: N, event: EventOf<N>): { 
   return { type: schema.typeName, body: toBinary(schema, event as MessageShape<DescMessage>) };
 }
 
-/** Decodes a received message; PermanentError when its routing key, type or body cannot be trusted. */
+/**
+ * The largest event body a consumer accepts. Pulse's own events are bounded by request validation (the largest, a
+ * notification's status change carrying its inbox content, stays well under 100 KiB); anything far larger is not
+ * one of them, and is dead-lettered before it costs a handler its time and memory.
+ */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+/**
+ * Fields (proto names; a oneof by its name) without which an event means nothing: its id, and the ids of what it
+ * is about. A body that decodes but lacks them (an empty body decodes to all defaults; so does most of a foreign
+ * message) is dead-lettered instead of being handled as a record with empty keys.
+ */
+const REQUIRED_FIELDS: { readonly [N in EventName]: readonly string[] } = {
+  'customer.interaction.new': ['event_id', 'message_id', 'conversation_id'],
+  'sentiment.analysis.complete': ['event_id', 'message_id', 'conversation_id'],
+  'review.required': ['event_id', 'review_id'],
+  'review.resolved': ['event_id', 'review_id'],
+  'assistance.requested': ['event_id', 'request_id', 'topic'],
+  'notification.status.changed': ['event_id', 'notification_id'],
+  'preference.changed': ['event_id', 'subject'],
+  'notification.delivery.critical': ['job_id', 'delivery_id'],
+  'notification.delivery.high': ['job_id', 'delivery_id'],
+  'notification.delivery.medium': ['job_id', 'delivery_id'],
+  'notification.delivery.low': ['job_id', 'delivery_id'],
+};
+
+/** The first required field the event lacks, if any. */
+export function missingField(name: EventName, event: EventOf<EventName>): string | undefined {
+  const schema = EVENT_SCHEMAS[name] as DescMessage;
+  const values = event as unknown as Record<string, unknown>;
+  for (const required of REQUIRED_FIELDS[name]) {
+    const oneof = schema.oneofs.find((o) => o.name === required);
+    if (oneof) {
+      if ((values[oneof.localName] as { case?: string } | undefined)?.case === undefined) return required;
+      continue;
+    }
+    const field = schema.fields.find((f) => f.name === required);
+    const value = field ? values[field.localName] : undefined;
+    if (value === undefined || value === '' || value === null) return required;
+  }
+  return undefined;
+}
+
+/** Decodes a received message; PermanentError when its routing key, type, size or body cannot be trusted. */
 export function decodeEvent(message: Pick<BusMessage, 'routingKey' | 'type' | 'body'>): EventOf<EventName> {
   const schema = (EVENT_SCHEMAS as Record<string, DescMessage>)[message.routingKey];
   if (!schema) throw new PermanentError(`unknown routing key "${message.routingKey.slice(0, 100)}"`);
   if (message.type !== schema.typeName) {
     throw new PermanentError(`type "${String(message.type).slice(0, 100)}" does not match ${message.routingKey} (${schema.typeName})`);
   }
+  if (message.body.length > MAX_EVENT_BYTES) {
+    throw new PermanentError(`${schema.typeName} body of ${message.body.length} bytes is over the ${MAX_EVENT_BYTES}-byte limit`);
+  }
+  let event: EventOf<EventName>;
   try {
-    return fromBinary(schema, message.body) as EventOf<EventName>;
+    event = fromBinary(schema, message.body) as EventOf<EventName>;
   } catch (err) {
     throw new PermanentError(`undecodable ${schema.typeName} body: ${(err as Error).message.slice(0, 200)}`);
   }
+  const missing = missingField(message.routingKey as EventName, event);
+  if (missing) throw new PermanentError(`${schema.typeName} without ${missing}`);
+  return event;
 }

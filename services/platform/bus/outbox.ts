@@ -6,7 +6,7 @@ import { SpanKind, type Tracer } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Doc, Store, TxScope } from '../store/collection.js';
-import { currentTraceHeaders, withMessageSpan } from '../tracing.js';
+import { currentTraceHeaders, messageTraceHeaders, withMessageSpan } from '../tracing.js';
 import { type EventBus, EXCHANGE } from './bus.js';
 import { encodeEvent, type EventName, type EventOf } from './events.js';
 
@@ -125,9 +125,11 @@ export class Outbox {
     const attributes = {
       'messaging.system': 'rabbitmq',
       'messaging.operation.type': 'publish',
+      'messaging.operation.name': 'publish',
       'messaging.destination.name': EXCHANGE,
       'messaging.rabbitmq.destination.routing_key': row.routingKey,
       'messaging.message.id': row._id,
+      'pulse.event_type': row.type,
     };
     return withMessageSpan(this.deps.tracer, `publish ${row.routingKey}`, SpanKind.PRODUCER, row.headers, attributes, async () => {
       const stop = this.deps.metrics.publishDuration.startTimer({ routing_key: row.routingKey });
@@ -136,7 +138,7 @@ export class Outbox {
         routingKey: row.routingKey,
         type: row.type,
         body: row.body,
-        headers: currentTraceHeaders(),
+        headers: messageTraceHeaders(),
         timestamp: row.createdAt,
       });
       stop();

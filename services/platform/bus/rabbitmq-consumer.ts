@@ -4,6 +4,10 @@
 // A message is acknowledged only after its handler resolved. When the handler fails, the message is first
 // published (with confirm) to a retry queue with attempt + 1, or to the DLQ with the reason, and only then is the
 // original acknowledged: a crash in between leaves a duplicate, never a loss, and consumers are idempotent.
+//
+// Acknowledgements settled in the same turn of the event loop go out together (Acks): the longest run of settled
+// deliveries at the head of the channel's unacknowledged ones as one `multiple` ack, the others one by one. The
+// broker then handles one ack for a run instead of one per message; nothing is acknowledged earlier than before.
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -32,8 +36,64 @@ export interface ConsumerDeps {
   onChannelLost: (consumer: RabbitConsumer) => void;
 }
 
+/** The deliveries of one channel not yet acknowledged, and the acks settled since the last flush. */
+export class Acks {
+  /** Delivered and not yet acknowledged nor requeued, in delivery (tag) order. */
+  private readonly open: ConsumeMessage[] = [];
+  private readonly settled = new Set<ConsumeMessage>();
+  private scheduled = false;
+
+  constructor(
+    private readonly channel: Pick<Channel, 'ack'>,
+    private readonly schedule: (flush: () => void) => void = (flush) => setImmediate(flush),
+  ) {}
+
+  delivered(message: ConsumeMessage): void {
+    this.open.push(message);
+  }
+
+  ack(message: ConsumeMessage): void {
+    this.settled.add(message);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** A delivery settled otherwise (requeued): no ack may cover it. */
+  forget(message: ConsumeMessage): void {
+    const at = this.open.indexOf(message);
+    if (at >= 0) this.open.splice(at, 1);
+    this.settled.delete(message);
+  }
+
+  flush(): void {
+    if (this.settled.size === 0) return;
+    let run = 0;
+    while (run < this.open.length && this.settled.has(this.open[run])) run++;
+    try {
+      if (run > 0) {
+        // `multiple`: every unacknowledged delivery up to this one, which are exactly the run.
+        this.channel.ack(this.open[run - 1], run > 1);
+        for (let i = 0; i < run; i++) this.settled.delete(this.open[i]);
+        this.open.splice(0, run);
+      }
+      for (const message of this.settled) {
+        this.channel.ack(message, false);
+        this.forget(message);
+      }
+    } catch {
+      // channel closed: the broker requeues every unacknowledged message of a closed channel
+    }
+    this.settled.clear();
+  }
+}
+
 export class RabbitConsumer {
   private channel: Channel | undefined;
+  private readonly acksOf = new WeakMap<Channel, Acks>();
   private consumerTag: string | undefined;
   /** The connection this consumer is attached (or attaching) to. */
   private attached: { model: ChannelModel; done: Promise<void> } | undefined;
@@ -71,7 +131,9 @@ export class RabbitConsumer {
     try {
       await declareConsumerTopology(channel, this.spec);
       await channel.prefetch(this.spec.prefetch);
-      const { consumerTag } = await channel.consume(this.spec.name, (message) => this.onMessage(channel, message), { noAck: false });
+      const acks = new Acks(channel);
+      this.acksOf.set(channel, acks);
+      const { consumerTag } = await channel.consume(this.spec.name, (message) => this.onMessage(channel, acks, message), { noAck: false });
       this.channel = channel;
       this.consumerTag = consumerTag;
     } catch (err) {
@@ -95,6 +157,7 @@ export class RabbitConsumer {
   private async release(channel: Channel, tag: string | undefined): Promise<void> {
     if (tag) await channel.cancel(tag).catch(() => {});
     await this.whenIdle();
+    this.acksOf.get(channel)?.flush(); // before the close, which would requeue what is not acknowledged yet
     this.channel = undefined;
     await channel.close().catch(() => {});
   }
@@ -103,7 +166,7 @@ export class RabbitConsumer {
     return this.inHand === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.idle = resolve));
   }
 
-  private onMessage(channel: Channel, message: ConsumeMessage | null): void {
+  private onMessage(channel: Channel, acks: Acks, message: ConsumeMessage | null): void {
     if (message === null) {
       // The broker cancelled us, e.g. the queue was deleted. Closing the channel makes the bus re-attach, which
       // declares the queue again.
@@ -112,17 +175,18 @@ export class RabbitConsumer {
       return;
     }
     this.inHand++;
-    void this.process(channel, message).finally(() => {
+    acks.delivered(message);
+    void this.process(channel, acks, message).finally(() => {
       if (--this.inHand === 0) this.idle?.();
     });
   }
 
-  private async process(channel: Channel, message: ConsumeMessage): Promise<void> {
+  private async process(channel: Channel, acks: Acks, message: ConsumeMessage): Promise<void> {
     const delivery = readDelivery(message, this.spec.name);
     if (!delivery.id) {
       this.deps.metrics.eventsConsumed.inc({ queue: this.spec.name, outcome: 'dead_lettered' });
       this.deps.log.warn({ queue: this.spec.name, routing_key: delivery.routingKey }, 'message without message_id; dead-lettering');
-      await this.forward(channel, message, delivery, this.spec.deadLetterQueue, this.deadLetterHeaders(delivery, 'message has no message_id'));
+      await this.forward(channel, acks, message, delivery, this.spec.deadLetterQueue, this.deadLetterHeaders(delivery, 'message has no message_id'));
       return;
     }
     try {
@@ -130,14 +194,14 @@ export class RabbitConsumer {
     } catch (err) {
       if (err instanceof PermanentError || delivery.attempt >= this.spec.maxAttempts) {
         const reason = err instanceof Error ? err.message : String(err);
-        await this.forward(channel, message, delivery, this.spec.deadLetterQueue, this.deadLetterHeaders(delivery, reason));
+        await this.forward(channel, acks, message, delivery, this.spec.deadLetterQueue, this.deadLetterHeaders(delivery, reason));
       } else {
         const retry = retryTarget(this.spec, delivery.attempt);
-        await this.forward(channel, message, delivery, retry.queue, { [ATTEMPT_HEADER]: delivery.attempt + 1 }, retry.expirationMs);
+        await this.forward(channel, acks, message, delivery, retry.queue, { [ATTEMPT_HEADER]: delivery.attempt + 1 }, retry.expirationMs);
       }
       return;
     }
-    settle(channel, message, 'ack');
+    acks.ack(message);
   }
 
   private deadLetterHeaders(delivery: Delivery, reason: string): InternalHeaders {
@@ -151,6 +215,7 @@ export class RabbitConsumer {
   /** Moves a message to queue (confirmed), then acks the original; on failure the original goes back. */
   private async forward(
     channel: Channel,
+    acks: Acks,
     message: ConsumeMessage,
     delivery: Delivery,
     queue: string,
@@ -160,22 +225,22 @@ export class RabbitConsumer {
     try {
       const options = { ...forwardOptions(delivery, headers), expiration: expirationMs };
       await this.deps.publisher.publish('', queue, message.content, options, true);
-      settle(channel, message, 'ack');
+      acks.ack(message);
     } catch (err) {
       this.deps.log.error({ err, queue: this.spec.name, next_queue: queue, event_id: delivery.id }, 'could not move a failed message; requeueing it');
       // Restores a retry queue or DLQ that was deleted under us (a no-op otherwise, or if the channel is gone).
       await declareConsumerTopology(channel, this.spec).catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, REQUEUE_PAUSE_MS));
-      settle(channel, message, 'requeue');
+      acks.forget(message);
+      requeue(channel, message);
     }
   }
 }
 
-/** A closed channel cannot ack, and need not: the broker requeues every unacknowledged message of a closed channel. */
-function settle(channel: Channel, message: ConsumeMessage, how: 'ack' | 'requeue'): void {
+/** A closed channel cannot nack, and need not: the broker requeues every unacknowledged message of a closed channel. */
+function requeue(channel: Channel, message: ConsumeMessage): void {
   try {
-    if (how === 'ack') channel.ack(message);
-    else channel.nack(message, false, true);
+    channel.nack(message, false, true);
   } catch {
     // channel closed: see above
   }

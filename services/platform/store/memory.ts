@@ -1,6 +1,13 @@
 // The embedded store: the same collections as MongoDB, in process memory. Used by `npm start` and the unit tests.
 // Documents are cloned on the way in and out so callers never share state with the store. With a journal
 // (PULSE_DATA_DIR) committed writes also survive a process crash.
+//
+// Indexes work as MongoDB's do for the queries repositories make: a unique index enforces uniqueness and answers
+// equality on all its fields; every index (unique or not) also answers equality (a value, `$eq` or `$in` of plain
+// values) on its first field, so a query such as "unsent outbox rows" or "deliveries of this notification" reads
+// the matching documents rather than the whole collection. An index only narrows the candidates; every candidate
+// is still checked against the whole filter, and candidates come back in insertion order, as a full scan would
+// return them.
 import {
   type Collection,
   type Doc,
@@ -17,7 +24,7 @@ import {
   type UpdateResult,
 } from './collection.js';
 import { type Change, Journal } from './journal.js';
-import { applyUpdate, compareBy, getPath, matches, seedFromFilter } from './query.js';
+import { applyUpdate, cloneValue, compareBy, getPath, matches, seedFromFilter } from './query.js';
 
 interface Index {
   name: string;
@@ -25,6 +32,88 @@ interface Index {
   unique: boolean;
   /** unique indexes only: index key -> _id */
   entries: Map<string, string>;
+}
+
+/** The equality keys of a value: one per element for an array (MongoDB's multikey indexes). */
+type ValueKey = string;
+/** Documents whose first-field value has no plain key (an object, a nested array): always candidates. */
+const UNKEYED = '\u0000unkeyed';
+
+function plainKey(value: unknown): ValueKey | undefined {
+  if (value === undefined || value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return `s${value}`;
+    case 'number':
+      return `n${value}`;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return `n${value}`;
+    default:
+      return value instanceof Date ? `d${value.getTime()}` : undefined;
+  }
+}
+
+/** The keys a document is found under for equality on its value at a path. */
+function valueKeys(value: unknown): ValueKey[] {
+  if (!Array.isArray(value)) return [plainKey(value) ?? UNKEYED];
+  const keys = new Set<ValueKey>();
+  // Equality with a whole array is never looked up (the filter's array value makes the lookup decline).
+  for (const item of value) keys.add(Array.isArray(item) ? UNKEYED : (plainKey(item) ?? UNKEYED));
+  return [...keys];
+}
+
+/** Equality lookup on one field (the first of an index): value key -> ids, in a Set per key. */
+class FieldLookup {
+  readonly entries = new Map<ValueKey, Set<string>>();
+
+  constructor(readonly field: string) {}
+
+  add(doc: Doc): void {
+    for (const key of valueKeys(getPath(doc, this.field))) {
+      let ids = this.entries.get(key);
+      if (!ids) this.entries.set(key, (ids = new Set()));
+      ids.add(doc._id);
+    }
+  }
+
+  delete(doc: Doc): void {
+    for (const key of valueKeys(getPath(doc, this.field))) {
+      const ids = this.entries.get(key);
+      if (!ids) continue;
+      ids.delete(doc._id);
+      if (ids.size === 0) this.entries.delete(key);
+    }
+  }
+
+  /** Ids that may match the filter's condition on the field, or undefined when the condition is not equality. */
+  lookup(condition: unknown): Set<string> | string[] | undefined {
+    let values: unknown[];
+    if (condition !== null && typeof condition === 'object' && !(condition instanceof Date)) {
+      if (Array.isArray(condition)) return undefined;
+      const ops = Object.keys(condition);
+      if (ops.length !== 1) return undefined;
+      if (ops[0] === '$eq') values = [(condition as { $eq: unknown }).$eq];
+      else if (ops[0] === '$in' && Array.isArray((condition as { $in: unknown }).$in)) values = (condition as { $in: unknown[] }).$in;
+      else return undefined;
+    } else {
+      values = [condition];
+    }
+    const unkeyed = this.entries.get(UNKEYED);
+    if (values.length === 1 && !unkeyed) {
+      const key = plainKey(values[0]);
+      if (key === undefined) return undefined;
+      return this.entries.get(key) ?? [];
+    }
+    const out = new Set<string>(unkeyed);
+    for (const value of values) {
+      const key = plainKey(value);
+      if (key === undefined) return undefined;
+      for (const id of this.entries.get(key) ?? []) out.add(id);
+    }
+    return out;
+  }
 }
 
 type Undo = () => void;
@@ -43,6 +132,11 @@ function indexKey(doc: unknown, fields: string[]): string {
 class CollectionState<T extends Doc> {
   readonly docs = new Map<string, T>();
   readonly indexes: Index[] = [];
+  /** Equality lookups on the first field of each index, one per distinct field. */
+  readonly lookups: FieldLookup[] = [];
+  /** Insertion order of each document (what a full scan follows), to return indexed candidates in that order. */
+  private readonly order = new Map<string, number>();
+  private sequence = 0;
   ttl: { field: string; seconds: number } | null = null;
 
   constructor(readonly name: string) {}
@@ -60,6 +154,11 @@ class CollectionState<T extends Doc> {
       if (previous) index.entries.delete(indexKey(previous, index.fields));
       index.entries.set(indexKey(doc, index.fields), doc._id);
     }
+    for (const lookup of this.lookups) {
+      if (previous) lookup.delete(previous);
+      lookup.add(doc);
+    }
+    if (!previous) this.order.set(doc._id, this.sequence++);
     this.docs.set(doc._id, doc);
   }
 
@@ -71,7 +170,17 @@ class CollectionState<T extends Doc> {
         index.entries.delete(indexKey(previous, index.fields));
       }
     }
+    for (const lookup of this.lookups) lookup.delete(previous);
+    this.order.delete(id);
     this.docs.delete(id);
+  }
+
+  /** Adds an equality lookup on field (the first field of a new index), filled from the documents there are. */
+  addLookup(field: string): void {
+    if (this.lookups.some((lookup) => lookup.field === field)) return;
+    const lookup = new FieldLookup(field);
+    for (const doc of this.docs.values()) lookup.add(doc);
+    this.lookups.push(lookup);
   }
 
   /** Documents matching filter, using _id or a unique index when the filter pins it. */
@@ -96,7 +205,22 @@ class CollectionState<T extends Doc> {
       const doc = owner === undefined ? undefined : this.docs.get(owner);
       return doc && matches(doc, filter) ? [doc] : [];
     }
+    // The narrowest equality lookup the filter allows, if any.
+    let narrowest: Set<string> | string[] | undefined;
+    for (const lookup of this.lookups) {
+      if (!(lookup.field in filter)) continue;
+      const ids = lookup.lookup(filter[lookup.field]);
+      if (ids && (!narrowest || size(ids) < size(narrowest))) narrowest = ids;
+    }
     const found: T[] = [];
+    if (narrowest) {
+      for (const id of narrowest) {
+        const doc = this.docs.get(id);
+        if (doc && matches(doc, filter)) found.push(doc);
+      }
+      if (found.length > 1) found.sort((a, b) => this.order.get(a._id)! - this.order.get(b._id)!);
+      return found;
+    }
     for (const doc of this.docs.values()) if (matches(doc, filter)) found.push(doc);
     return found;
   }
@@ -115,6 +239,10 @@ class CollectionState<T extends Doc> {
     }
     return removed;
   }
+}
+
+function size(ids: Set<string> | string[]): number {
+  return ids instanceof Set ? ids.size : ids.length;
 }
 
 function isPlainValue(value: unknown): boolean {
@@ -155,16 +283,16 @@ class MemoryCollection<T extends Doc> implements Collection<T> {
   async insertOne(doc: T): Promise<void> {
     if (typeof doc._id !== 'string' || doc._id === '') throw new Error(`${this.name}: documents need a string _id`);
     if (this.state.docs.has(doc._id)) throw new DuplicateKeyError(this.name, '_id');
-    this.write(structuredClone(doc));
+    this.write(cloneValue(doc));
   }
 
   async findOne(filter: Filter, options: Omit<FindOptions, 'limit'> = {}): Promise<T | null> {
     const [doc] = this.select(filter, { ...options, limit: 1 });
-    return doc ? structuredClone(doc) : null;
+    return doc ? cloneValue(doc) : null;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.select(filter, options).map((doc) => structuredClone(doc));
+    return this.select(filter, options).map((doc) => cloneValue(doc));
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
@@ -201,11 +329,11 @@ class MemoryCollection<T extends Doc> implements Collection<T> {
     if (!doc) {
       if (!options.upsert) return null;
       const created = this.upsert(filter, update);
-      return options.returnDocument === 'after' ? structuredClone(created) : null;
+      return options.returnDocument === 'after' ? cloneValue(created) : null;
     }
     const next = applyUpdate(doc, update, false);
     this.write(next);
-    return structuredClone(options.returnDocument === 'after' ? next : doc);
+    return cloneValue(options.returnDocument === 'after' ? next : doc);
   }
 
   async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
@@ -234,6 +362,7 @@ class MemoryCollection<T extends Doc> implements Collection<T> {
       }
     }
     this.state.indexes.push(index);
+    if (fields[0] !== '_id') this.state.addLookup(fields[0]);
   }
 }
 

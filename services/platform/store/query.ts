@@ -3,6 +3,27 @@ import type { Condition, Filter, SortSpec, Update } from './collection.js';
 
 type Obj = Record<string, unknown>;
 
+/**
+ * A deep copy of a document or value, as structuredClone makes it, for the data documents hold (plain objects,
+ * arrays, Dates, byte arrays, primitives) without going through the structured-clone serializer, which costs
+ * several times more; anything else (a Map, a class instance) is left to structuredClone.
+ */
+export function cloneValue<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = cloneValue(value[i]);
+    return out as T;
+  }
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (value instanceof Uint8Array) return new Uint8Array(value) as T;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Obj = {};
+  for (const key of Object.keys(value)) out[key] = cloneValue((value as Obj)[key]);
+  return out as T;
+}
+
 export function getPath(doc: unknown, path: string): unknown {
   let value: unknown = doc;
   for (const part of path.split('.')) {
@@ -22,10 +43,29 @@ function setPath(doc: Obj, path: string, value: unknown): void {
   target[parts[parts.length - 1]] = value;
 }
 
-function unsetPath(doc: Obj, path: string): void {
-  const parts = path.split('.');
-  const parent = parts.length === 1 ? doc : getPath(doc, parts.slice(0, -1).join('.'));
-  if (parent && typeof parent === 'object') delete (parent as Obj)[parts[parts.length - 1]];
+/**
+ * The object that holds the last part of path in doc, for writing: every object on the way is replaced in its
+ * parent by a shallow copy first (created when missing), so what the update changes is new and what it leaves
+ * alone is shared with the version it started from, which is never written to.
+ */
+function ownParent(doc: Obj, parts: readonly string[], owned: Set<object>, create: boolean): Obj | undefined {
+  let target = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const child = target[parts[i]];
+    let next: Obj;
+    if (child === null || typeof child !== 'object') {
+      if (!create) return undefined;
+      next = {};
+    } else if (owned.has(child)) {
+      next = child as Obj;
+    } else {
+      next = (Array.isArray(child) ? [...child] : { ...child }) as Obj;
+    }
+    owned.add(next);
+    target[parts[i]] = next;
+    target = next;
+  }
+  return target;
 }
 
 /** Order of BSON types when values of different types are compared (a subset of MongoDB's). */
@@ -147,9 +187,20 @@ function eachValue(operand: unknown): unknown[] {
   return [operand];
 }
 
-/** Applies an update to a copy of doc. `inserting` enables $setOnInsert. */
+/**
+ * Applies an update and returns the result as a new document; doc itself is left as it was. The result shares
+ * the parts the update did not touch with doc (copy on write), so an update costs what it changes, not the size of
+ * the document: both must be treated as immutable afterwards (the store never writes to a document it holds, and
+ * hands callers copies). Values taken from the update are copied. `inserting` enables $setOnInsert.
+ */
 export function applyUpdate<T>(doc: T, update: Update, inserting: boolean): T {
-  const next = structuredClone(doc) as Obj;
+  // An upsert starts from the filter's values, which belong to the caller: those are copied too.
+  const next = inserting ? cloneValue(doc as Obj) : { ...(doc as Obj) };
+  const owned = new Set<object>([next]);
+  const write = (path: string, value: unknown) => {
+    const parts = path.split('.');
+    ownParent(next, parts, owned, true)![parts[parts.length - 1]] = value;
+  };
   for (const [op, fields] of Object.entries(update)) {
     if (op === '$setOnInsert' && !inserting) continue;
     for (const [path, operand] of Object.entries(fields as Obj)) {
@@ -157,35 +208,39 @@ export function applyUpdate<T>(doc: T, update: Update, inserting: boolean): T {
       switch (op) {
         case '$set':
         case '$setOnInsert':
-          setPath(next, path, structuredClone(operand));
+          write(path, cloneValue(operand));
           break;
-        case '$unset':
-          unsetPath(next, path);
+        case '$unset': {
+          const parts = path.split('.');
+          if (getPath(next, path) === undefined && !hasPath(next, parts)) break;
+          const parent = ownParent(next, parts, owned, false);
+          if (parent && typeof parent === 'object') delete parent[parts[parts.length - 1]];
           break;
+        }
         case '$inc':
-          setPath(next, path, ((current as number | undefined) ?? 0) + (operand as number));
+          write(path, ((current as number | undefined) ?? 0) + (operand as number));
           break;
         case '$max':
-          if (current === undefined || compareValues(operand, current) > 0) setPath(next, path, operand);
+          if (current === undefined || compareValues(operand, current) > 0) write(path, cloneValue(operand));
           break;
         case '$min':
-          if (current === undefined || compareValues(operand, current) < 0) setPath(next, path, operand);
+          if (current === undefined || compareValues(operand, current) < 0) write(path, cloneValue(operand));
           break;
         case '$push': {
           const list = Array.isArray(current) ? [...current] : [];
-          list.push(...structuredClone(eachValue(operand)));
+          list.push(...cloneValue(eachValue(operand)));
           const slice = (operand as { $slice?: number } | null)?.$slice;
-          setPath(next, path, typeof slice === 'number' ? (slice < 0 ? list.slice(slice) : list.slice(0, slice)) : list);
+          write(path, typeof slice === 'number' ? (slice < 0 ? list.slice(slice) : list.slice(0, slice)) : list);
           break;
         }
         case '$addToSet': {
           const list = Array.isArray(current) ? [...current] : [];
-          for (const value of eachValue(operand)) if (!list.some((v) => valuesEqual(v, value))) list.push(structuredClone(value));
-          setPath(next, path, list);
+          for (const value of eachValue(operand)) if (!list.some((v) => valuesEqual(v, value))) list.push(cloneValue(value));
+          write(path, list);
           break;
         }
         case '$pull':
-          if (Array.isArray(current)) setPath(next, path, current.filter((v) => !matchesEquality(v, operand)));
+          if (Array.isArray(current)) write(path, current.filter((v) => !matchesEquality(v, operand)));
           break;
         default:
           throw new Error(`update operator ${op} is not supported by the memory store`);
@@ -193,6 +248,16 @@ export function applyUpdate<T>(doc: T, update: Update, inserting: boolean): T {
     }
   }
   return next as T;
+}
+
+/** Whether every object on the path exists (the last part may be missing): $unset of a present field. */
+function hasPath(doc: Obj, parts: readonly string[]): boolean {
+  let value: unknown = doc;
+  for (const part of parts) {
+    if (value === null || typeof value !== 'object' || !(part in (value as Obj))) return false;
+    value = (value as Obj)[part];
+  }
+  return true;
 }
 
 /** The document an upsert starts from: the filter's plain equality fields. */

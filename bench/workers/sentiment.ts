@@ -1,0 +1,55 @@
+// Scenario 6, in a process of its own (one thread, so one core): the sentiment analyzer as the service uses it,
+// texts per second one at a time (score) and in batches of 500 (scoreBatch), alone and with the escalation
+// signals the consumer also detects for every message. Prints one JSON line.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { vaderAnalyzer } from '../../services/sentiment/analyzer.js';
+import { detectSignals } from '../../services/sentiment/signals.js';
+import { AMISS_TEXTS, CALM_TEXTS } from '../lib/workload.js';
+
+const minMs = Number(process.argv[2] ?? 3_000);
+const dataDir = process.env.PULSE_SENTIMENT_DATA ?? join(import.meta.dirname, '../../../shared/data/sentiment');
+
+/** The human-rated corpus of the sentiment evaluation when present (tweets, reviews), else the bench's own texts. */
+function corpus(): { texts: string[]; source: string } {
+  if (existsSync(dataDir)) {
+    const texts: string[] = [];
+    for (const file of readdirSync(dataDir).filter((f) => f.endsWith('.txt')).sort()) {
+      for (const line of readFileSync(join(dataDir, file), 'latin1').split(/\r?\n/)) {
+        const [, , ...rest] = line.split('\t');
+        if (rest.length > 0 && rest.join('\t').trim()) texts.push(rest.join('\t'));
+      }
+    }
+    if (texts.length > 0) return { texts, source: `${dataDir} (${texts.length} texts)` };
+  }
+  return { texts: [...CALM_TEXTS, ...AMISS_TEXTS], source: 'bench/lib/workload.ts texts' };
+}
+
+async function rate(texts: string[], run: (texts: string[]) => Promise<void>): Promise<number> {
+  await run(texts.slice(0, 500)); // JIT and the lexicon's lazy setup out of the measurement
+  let scored = 0;
+  const start = performance.now();
+  while (performance.now() - start < minMs) {
+    await run(texts);
+    scored += texts.length;
+  }
+  return Math.round((scored / (performance.now() - start)) * 1000);
+}
+
+const analyzer = vaderAnalyzer();
+const { texts, source } = corpus();
+const batches = (list: string[]) => Array.from({ length: Math.ceil(list.length / 500) }, (_, i) => list.slice(i * 500, i * 500 + 500));
+const single = await rate(texts, async (list) => {
+  for (const text of list) await analyzer.score(text);
+});
+const batch = await rate(texts, async (list) => {
+  for (const chunk of batches(list)) await analyzer.scoreBatch(chunk);
+});
+const withSignals = await rate(texts, async (list) => {
+  for (const text of list) {
+    await analyzer.score(text);
+    detectSignals(text);
+  }
+});
+const averageChars = Math.round(texts.reduce((n, t) => n + t.length, 0) / texts.length);
+process.stdout.write(`${JSON.stringify({ source, texts: texts.length, averageChars, single, batch, withSignals })}\n`);
