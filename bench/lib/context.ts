@@ -5,6 +5,10 @@ export type ProfileName = 'smoke' | 'full' | 'cpu';
 
 export interface Profile {
   name: ProfileName;
+  /** Longest wait for other processes to quieten before a measurement (they are reported as `other` anyway). */
+  quietMaxWaitMs?: number;
+  /** Warm-up before each measured RPC server; pause before the idle memory reading. */
+  warmupMs?: number;
   broker: { durationMs: number; settings: { confirmWindow: number; prefetch: number; queueVersion?: number }[] };
   monitoring: {
     maxDurationMs: number;
@@ -28,13 +32,16 @@ export interface Profile {
   };
   /** rates: fractions of the full stack's maximum, offered open loop to each server. */
   rpc: { durationMs: number; rates: number[]; maxConcurrency: number };
-  embedded: { loadDurationMs: number; soakMs: number; sampleEveryMs: number };
+  /** variants: also start the mesh compiled and with plain `node --import tsx`, for their ready time and memory. */
+  embedded: { loadDurationMs: number; soakMs: number; sampleEveryMs: number; variants?: boolean };
   sentiment: { minMs: number };
 }
 
 export const PROFILES: Record<ProfileName, Profile> = {
   smoke: {
     name: 'smoke',
+    quietMaxWaitMs: 3_000,
+    warmupMs: 500,
     broker: { durationMs: 2_000, settings: [{ confirmWindow: 256, prefetch: 256 }] },
     monitoring: {
       maxDurationMs: 4_000,
@@ -48,7 +55,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     },
     dispatch: { users: 50, maxDurationMs: 4_000, window: 1_000, batch: 50, latencyDurationMs: 3_000, drainMs: 30_000 },
     rpc: { durationMs: 1_500, rates: [0.5], maxConcurrency: 64 },
-    embedded: { loadDurationMs: 3_000, soakMs: 20_000, sampleEveryMs: 500 },
+    embedded: { loadDurationMs: 3_000, soakMs: 20_000, sampleEveryMs: 500, variants: false },
     sentiment: { minMs: 300 },
   },
   // For `--cpu-prof`: only the saturating phases, long enough that start-up is a small share of each profile.
@@ -67,7 +74,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     },
     dispatch: { users: 1_000, maxDurationMs: 45_000, window: 4_000, batch: 100, latencyDurationMs: 0, drainMs: 60_000 },
     rpc: { durationMs: 15_000, rates: [], maxConcurrency: 128 },
-    embedded: { loadDurationMs: 30_000, soakMs: 30_000, sampleEveryMs: 1_000 },
+    embedded: { loadDurationMs: 30_000, soakMs: 30_000, sampleEveryMs: 1_000, variants: true },
     sentiment: { minMs: 3_000 },
   },
   full: {
@@ -93,7 +100,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     },
     dispatch: { users: 1_000, maxDurationMs: 40_000, window: 4_000, batch: 100, latencyDurationMs: 60_000, drainMs: 120_000 },
     rpc: { durationMs: 15_000, rates: [0.25, 0.5, 0.75], maxConcurrency: 64 },
-    embedded: { loadDurationMs: 30_000, soakMs: 600_000, sampleEveryMs: 2_000 },
+    embedded: { loadDurationMs: 30_000, soakMs: 600_000, sampleEveryMs: 2_000, variants: true },
     sentiment: { minMs: 3_000 },
   },
 };

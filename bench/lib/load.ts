@@ -22,6 +22,11 @@ export interface OpenLoopOptions {
   durationMs: number;
   /** Most items per call (1: one call per item). */
   batchMax: number;
+  /**
+   * With batching: hold due items until this long after the previous call (or until batchMax are waiting), as a
+   * client that buffers for a few milliseconds does. Their wait counts in their latency. Default 0: every tick.
+   */
+  flushEveryMs?: number;
   /** Starts the calls for these items; must not throw (count failures itself). */
   send(items: Due[]): void;
   /** First index. Default 0. */
@@ -44,20 +49,28 @@ export async function openLoop(options: OpenLoopOptions): Promise<LoopReport> {
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const start = epochMs();
+  const flushEvery = options.batchMax > 1 ? (options.flushEveryMs ?? 0) : 0;
   let next = 0;
   let maxLag = 0;
-  while (next < total) {
+  let lastFlush = start;
+  let held: Due[] = [];
+  while (next < total || held.length > 0) {
     const now = epochMs();
     const due = Math.min(total, Math.floor((now - start) / interval) + 1);
     if (due > next) {
       maxLag = Math.max(maxLag, now - (start + next * interval));
-      const items: Due[] = [];
-      for (let i = next; i < due; i++) items.push({ index: offset + i, dueAt: start + i * interval });
+      for (let i = next; i < due; i++) held.push({ index: offset + i, dueAt: start + i * interval });
       next = due;
-      for (let i = 0; i < items.length; i += options.batchMax) options.send(items.slice(i, i + options.batchMax));
     }
-    // Sleep until the next item is due (timers fire 1 ms late at best; a late tick sends everything overdue).
-    const wait = start + next * interval - epochMs();
+    if (held.length > 0 && (now - lastFlush >= flushEvery || held.length >= options.batchMax || next >= total)) {
+      for (let i = 0; i < held.length; i += options.batchMax) options.send(held.slice(i, i + options.batchMax));
+      held = [];
+      lastFlush = now;
+    }
+    if (next >= total && held.length === 0) break;
+    // Sleep until the next item is due or the held ones go (timers fire 1 ms late at best; a late tick sends
+    // everything overdue).
+    const wait = Math.min(start + next * interval, held.length > 0 ? lastFlush + flushEvery : Infinity) - epochMs();
     await sleep(Math.max(0, Math.min(wait, 5)));
   }
   delay.disable();

@@ -62,8 +62,9 @@ export function brokerPid(): number | undefined {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     try {
+      // The server's VM boots the rabbit application; rabbitmqctl's short-lived VMs do not.
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes('beam.smp') && cmd.includes('rabbit')) return pid;
+      if (cmd.includes('beam.smp') && cmd.includes('-s\0rabbit\0boot')) return pid;
     } catch {
       // gone meanwhile
     }

@@ -81,7 +81,7 @@ export async function runBroker(ctx: Context): Promise<{ results: BrokerResult[]
       const channel = await connection.createChannel();
       await channel.assertQueue(queue, { durable: true, arguments: setting.queueVersion ? { 'x-queue-version': setting.queueVersion } : {} });
       await connection.close();
-      await waitQuiet(() => (broker ? [broker, process.pid] : [process.pid]));
+      await waitQuiet(() => (broker ? [broker, process.pid] : [process.pid]), 0.25, ctx.profile.quietMaxWaitMs);
       log(`broker: confirm window ${setting.confirmWindow}, prefetch ${setting.prefetch}, queue version ${setting.queueVersion ?? 1} (${ctx.profile.broker.durationMs / 1000} s)`);
       const consumer = await worker(['consume', vhost.url, queue, String(setting.prefetch)]);
       const publisher = await worker(['publish', vhost.url, queue, String(setting.confirmWindow), body.toString('hex'), JSON.stringify(headers)]);

@@ -9,7 +9,7 @@
 // which carry the time of each step as stamped by the services.
 import { create } from '@bufbuild/protobuf';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
-import { ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { SendNotificationRequestSchema } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import type { ServiceName } from '../../services/platform/catalog.js';
@@ -39,6 +39,7 @@ export interface DispatchPhase {
   sent: number;
   accepted: number;
   rejected: Record<string, number>;
+  rejectedMessages: Record<string, string>;
   retries: number;
   acceptedPerSecond: number;
   /** Deliveries through per second (both channels), steady part. */
@@ -122,8 +123,12 @@ class Tracker {
     this.ids = new Array<string>(n);
   }
 
-  reject(code: string, count = 1): void {
+  /** The first message seen for each rejection code. */
+  readonly rejectedMessages: Record<string, string> = {};
+
+  reject(code: string, count = 1, message = ''): void {
     this.rejected[code] = (this.rejected[code] ?? 0) + count;
+    this.rejectedMessages[code] ??= message.slice(0, 300);
   }
 }
 
@@ -136,7 +141,7 @@ function sender(clients: Clients, t: Tracker, users: number) {
         for (const r of res.results) {
           const i = items[r.index].index;
           if (r.errorCode || !r.notification) {
-            t.reject(r.errorCode || 'no notification');
+            t.reject(r.errorCode || 'no notification', 1, r.errorMessage);
             continue;
           }
           t.respondedAt[i] = at;
@@ -145,7 +150,7 @@ function sender(clients: Clients, t: Tracker, users: number) {
           t.accepted++;
         }
       },
-      (err: unknown) => t.reject(`rpc:${ConnectError.from(err).code}`, items.length),
+      (err: unknown) => t.reject(`rpc:${Code[ConnectError.from(err).code]}`, items.length, ConnectError.from(err).message),
     );
   };
 }
@@ -189,18 +194,18 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
     const send = sender(clients, t, p.users);
     const base = await through(mesh.urls);
     let done = base;
-    // The window reads the services' counters ten times a second.
+    // The window reads the services' counters four times a second.
     let polling = true;
     const poller = (async () => {
       while (polling) {
         done = await through(mesh.urls).catch(() => done);
-        await sleep(100);
+        await sleep(250);
       }
     })();
     const rejectedCount = () => Object.values(t.rejected).reduce((a, b) => a + b, 0);
     const samples: { at: number; through: number }[] = [];
     const sampler = setInterval(() => samples.push({ at: epochMs(), through: done - base }), 250);
-    const otherLoad = await waitQuiet(() => Object.values(processes()).flat());
+    const otherLoad = await waitQuiet(() => Object.values(processes()).flat(), 0.25, ctx.profile.quietMaxWaitMs);
     log(`dispatch: ${name} (${spec.rate ? `${spec.rate}/s` : `window ${spec.window}`}, ${spec.durationMs / 1000} s; other load ${otherLoad} cores)`);
     meter.begin();
     const start = epochMs();
@@ -232,6 +237,7 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
       sent,
       accepted: t.accepted,
       rejected: t.rejected,
+      rejectedMessages: t.rejectedMessages,
       retries: t.retries.retries,
       acceptedPerSecond: round((acceptedInWindow / (sendEnd - from)) * 1000),
       deliveredPerSecond: round(deliveredPerSecond),
@@ -251,7 +257,7 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
     if (!quiet) phases.push(result);
     log(
       `dispatch: ${name}: accepted ${result.acceptedPerSecond}/s, through ${result.deliveredPerSecond} deliveries/s, sent ${sent}, ` +
-        `accepted ${t.accepted}, rejected ${JSON.stringify(t.rejected)}, retries ${t.retries.retries}, drain ${result.drainS} s, cpu ${JSON.stringify(cpuCores)}, cpu ms/notification ${JSON.stringify(result.cpuMsPerNotification)}`,
+        `accepted ${t.accepted}, rejected ${JSON.stringify(t.rejected)} ${JSON.stringify(t.rejectedMessages)}, retries ${t.retries.retries}, drain ${result.drainS} s, cpu ${JSON.stringify(cpuCores)}, cpu ms/notification ${JSON.stringify(result.cpuMsPerNotification)}`,
     );
     await sleep(1_000);
     return result;

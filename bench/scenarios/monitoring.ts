@@ -9,7 +9,7 @@
 //
 // First the sustainable maximum (closed loop bounded end to end), then open-loop fixed-rate runs at fractions of
 // it, with latencies measured from each interaction's due time.
-import { ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import type { NotificationStatusChanged, ReviewRequired, SentimentAnalyzed } from '../../gen/pulse/events/v1/events_pb.js';
@@ -36,6 +36,7 @@ export interface PhaseResult {
   sent: number;
   accepted: number;
   rejected: Record<string, number>;
+  rejectedMessages: Record<string, string>;
   /** Calls refused by load shedding and sent again (unavailable / resource_exhausted). */
   retries: number;
   analysed: number;
@@ -71,6 +72,9 @@ export function cpuPerItem(cores: Record<string, number>, perSecond: number, ser
 }
 
 const SERVICES = ['ingestion', 'sentiment', 'review', 'preference', 'notification', 'status'];
+
+/** Open-loop batched mode: a client that sends what arrived in the last 20 ms (at most `batch`) in one call. */
+export const BATCH_FLUSH_MS = 20;
 
 /** Broker hops on the path, for the ratio to the broker's own limit. */
 export const HOPS = {
@@ -122,8 +126,12 @@ class Tracker {
     return Number.isInteger(i) && i >= 0 && i < this.n ? i : -1;
   }
 
-  reject(code: string, count = 1): void {
+  /** The first message seen for each rejection code. */
+  readonly rejectedMessages: Record<string, string> = {};
+
+  reject(code: string, count = 1, message = ''): void {
     this.rejected[code] = (this.rejected[code] ?? 0) + count;
+    this.rejectedMessages[code] ??= message.slice(0, 300);
   }
 
   onAnalysed(i: number, at: number): void {
@@ -183,7 +191,7 @@ function sender(clients: Clients, t: Tracker, mode: Mode, calmConversations: num
             t.acceptedAt[i] = epochMs();
             t.accepted++;
           },
-          (err: unknown) => t.reject(ConnectError.from(err).code.toString()),
+          (err: unknown) => t.reject(Code[ConnectError.from(err).code], 1, ConnectError.from(err).message),
         );
       });
       return;
@@ -193,14 +201,14 @@ function sender(clients: Clients, t: Tracker, mode: Mode, calmConversations: num
         const at = epochMs();
         for (const r of res.results) {
           const i = items[r.index].index;
-          if (r.errorCode) t.reject(r.errorCode);
+          if (r.errorCode) t.reject(r.errorCode, 1, r.errorMessage);
           else {
             t.acceptedAt[i] = at;
             t.accepted++;
           }
         }
       },
-      (err: unknown) => t.reject(ConnectError.from(err).code.toString(), items.length),
+      (err: unknown) => t.reject(Code[ConnectError.from(err).code], items.length, ConnectError.from(err).message),
     );
   };
 }
@@ -293,7 +301,12 @@ export async function runMonitoring(
   }
   printPhases(phases);
   const brokerMessagesPerInteraction = HOPS.perInteraction + HOPS.perAmiss / AMISS_EVERY;
-  return { phases, maxima, brokerMessagesPerInteraction, settings: { env, window: p.window, batch: p.batch, singleWindow: p.singleWindow, hops: HOPS } };
+  return {
+    phases,
+    maxima,
+    brokerMessagesPerInteraction,
+    settings: { env, window: p.window, batch: p.batch, batchFlushMs: BATCH_FLUSH_MS, singleWindow: p.singleWindow, hops: HOPS },
+  };
 
   async function runPhase(spec: PhaseSpec, quiet = false): Promise<PhaseResult> {
     const run = `r${phases.length}${Math.random().toString(36).slice(2, 6)}`;
@@ -304,7 +317,7 @@ export async function runMonitoring(
     const calmConversations = Math.max(50, Math.round(rateGuess * 3));
     current = t;
     const send = sender(clients, t, spec.mode, calmConversations);
-    const otherLoad = await waitQuiet(() => Object.values(processes()).flat());
+    const otherLoad = await waitQuiet(() => Object.values(processes()).flat(), 0.25, ctx.profile.quietMaxWaitMs);
     log(`monitoring: ${spec.phase} (${spec.kind === 'max' ? `window ${spec.window}` : `${spec.rate}/s`}, ${spec.durationMs / 1000} s; other load ${otherLoad} cores)`);
     meter.begin();
     const start = epochMs();
@@ -317,7 +330,7 @@ export async function runMonitoring(
             finished: () => t.finished + sumValues(t.rejected),
             send,
           })
-        : await openLoop({ rate: spec.rate!, durationMs: spec.durationMs, batchMax: spec.mode === 'batched' ? 500 : 1, send });
+        : await openLoop({ rate: spec.rate!, durationMs: spec.durationMs, batchMax: spec.mode === 'batched' ? p.batch : 1, flushEveryMs: BATCH_FLUSH_MS, send });
     const sendEnd = epochMs();
     const sent = generator.sent;
     const cpuCores = meter.end();
@@ -345,6 +358,7 @@ export async function runMonitoring(
       sent,
       accepted: t.accepted,
       rejected: t.rejected,
+      rejectedMessages: t.rejectedMessages,
       retries: t.retries.retries,
       analysed: t.analysed,
       amiss,
@@ -370,7 +384,7 @@ export async function runMonitoring(
     if (!quiet) phases.push(result);
     log(
       `monitoring: ${spec.phase}: ${result.throughput}/s through, sent ${sent}, analysed ${t.analysed}, amiss ${amiss}, cases ${t.cases}, ` +
-        `handed ${t.handed}, delivered ${delivered}, rejected ${JSON.stringify(t.rejected)}, retries ${t.retries.retries}, drain ${result.drainS} s, cpu ${JSON.stringify(cpuCores)}, cpu ms/interaction ${JSON.stringify(result.cpuMsPerInteraction)}`,
+        `handed ${t.handed}, delivered ${delivered}, rejected ${JSON.stringify(t.rejected)} ${JSON.stringify(t.rejectedMessages)}, retries ${t.retries.retries}, drain ${result.drainS} s, cpu ${JSON.stringify(cpuCores)}, cpu ms/interaction ${JSON.stringify(result.cpuMsPerInteraction)}`,
     );
     await sleep(1_000);
     return result;
@@ -392,12 +406,13 @@ function printPhases(phases: PhaseResult[]): void {
   process.stdout.write(
     table(
       'Scenario 2 - monitoring path, six processes on RabbitMQ (latencies in ms from each interaction\'s due time)',
-      ['phase', 'offered', 'through/s', 'sent', 'analysed', 'amiss', 'delivered', 'analysed p50', 'p99', 'p99.9', 'delivered p50', 'p99', 'p99.9', 'accept p99', 'drain s'],
+      ['phase', 'offered', 'through/s', 'sent', 'failed', 'analysed', 'amiss', 'delivered', 'analysed p50', 'p99', 'p99.9', 'delivered p50', 'p99', 'p99.9', 'accept p99', 'drain s'],
       phases.map((r) => [
         r.phase,
         r.offered,
         r.throughput,
         r.sent,
+        sumValues(r.rejected),
         r.analysed,
         r.amiss,
         r.delivered,

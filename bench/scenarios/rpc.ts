@@ -35,9 +35,10 @@ export interface RpcRow {
   otherCores: number;
 }
 
-async function startServer(kind: Kind, token: string): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(kind: Kind, token: string, cpuProfDir?: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const args = ['--import', 'tsx', ...(kind === 'full' ? ['--import', './services/platform/telemetry-register.ts'] : []), 'bench/workers/rpc-server.ts', kind, String(port), token];
+  const profiling = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}/${kind}`] : [];
+  const args = [...profiling, '--import', 'tsx', ...(kind === 'full' ? ['--import', './services/platform/telemetry-register.ts'] : []), 'bench/workers/rpc-server.ts', kind, String(port), token];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, OTEL_SERVICE_NAME: 'pulse-ingestion', OTEL_EXPORTER_OTLP_ENDPOINT: undefined },
@@ -62,7 +63,7 @@ export async function runRpc(ctx: Context): Promise<{ rows: RpcRow[]; ratios: Re
   // The fixed rates are fractions of what the full stack serves (measured first), the same for all three servers.
   let rates: number[] = [];
   for (const kind of KINDS) {
-    const { child, url } = await startServer(kind, token);
+    const { child, url } = await startServer(kind, token, ctx.cpuProf ? `${ctx.outDir}/profiles/rpc` : undefined);
     try {
       const client = createClient(
         IngestionService,
@@ -72,9 +73,9 @@ export async function runRpc(ctx: Context): Promise<{ rows: RpcRow[]; ratios: Re
       const check = await call();
       if (check.interaction?.messageId !== MESSAGE_ID) throw new Error(`${kind} server answered ${JSON.stringify(check)}`);
       // Warm-up.
-      await closedLoop(call, 32, 2_000);
+      await closedLoop(call, 32, ctx.profile.warmupMs ?? 2_000);
       const measure = async (load: string, run: () => Promise<{ count: number; errors: number; latencies: number[] }>) => {
-        await waitQuiet(() => [child.pid!, process.pid]);
+        await waitQuiet(() => [child.pid!, process.pid], 0.25, ctx.profile.quietMaxWaitMs);
         const machine0 = machineBusyMs();
         const cpu0 = cpuMs([child.pid!]);
         const client0 = cpuMs([process.pid]);

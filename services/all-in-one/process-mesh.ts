@@ -49,7 +49,18 @@ export class ProcessMesh {
     for (const name of SERVICE_NAMES) ports[name] = options.ports === 'free' ? await freePort() : SERVICES[name].port;
     const mesh = new ProcessMesh(options, ports, generateToken(), serviceIdentities());
     try {
-      for (const name of START_ORDER) await mesh.startService(name);
+      for (const name of START_ORDER) {
+        // A free port can be taken by another process between being picked and being bound: pick again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await mesh.startService(name);
+            break;
+          } catch (err) {
+            if (options.ports !== 'free' || attempt === 3) throw err;
+            mesh.ports[name] = await freePort();
+          }
+        }
+      }
     } catch (err) {
       await mesh.stop();
       throw err;
@@ -108,7 +119,8 @@ export class ProcessMesh {
       if (!child) throw new Error(`${name} exited before it was ready`);
       try {
         const res = await fetch(`${this.url(name)}/readyz`, { signal: AbortSignal.timeout(1_000) });
-        if (res.ok) return;
+        // Only this service's answer counts: another process may hold the port.
+        if (res.ok && ((await res.json()) as { service?: string }).service === name) return;
       } catch {
         // not listening yet
       }
@@ -124,6 +136,11 @@ export class ProcessMesh {
     const exited = once(child, 'exit');
     child.kill(signal);
     await exited;
+  }
+
+  /** Sends a signal without waiting for an exit: SIGSTOP and SIGCONT make a hung service, not a dead one. */
+  signal(name: ServiceName, signal: NodeJS.Signals): void {
+    this.children.get(name)?.kill(signal);
   }
 
   async restart(name: ServiceName): Promise<void> {

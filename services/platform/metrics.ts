@@ -1,6 +1,7 @@
 // Prometheus metrics, one registry per service (so the embedded mesh serves each service's own /metrics). Names
 // follow Prometheus conventions: `pulse_` prefix, base units in the name, `_total` on counters.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { documentCounts } from './store/inventory.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Consume lag includes retry backoff (up to minutes), so its buckets reach further. */
@@ -23,6 +24,7 @@ export class Metrics {
   readonly queueDepth: Gauge<'queue'>;
   readonly busConnected: Gauge;
   readonly busReconnects: Counter;
+  readonly storeDocuments: Gauge<'collection'>;
 
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
@@ -112,6 +114,18 @@ export class Metrics {
       name: 'pulse_bus_reconnects_total',
       help: 'Times the broker connection was re-established after being lost',
       registers,
+    });
+    this.storeDocuments = new Gauge({
+      name: 'pulse_store_documents',
+      help: 'Documents the embedded (in-memory) store holds, by collection; absent with MongoDB',
+      labelNames: ['collection'],
+      registers,
+      collect() {
+        const counts = documentCounts(`pulse_${service}`);
+        if (!counts) return;
+        this.reset();
+        for (const [collection, n] of Object.entries(counts)) this.set({ collection }, n);
+      },
     });
   }
 

@@ -179,7 +179,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     listener = secure;
   } else {
     h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
-    const h2 = http2.createServer({ settings: { maxConcurrentStreams: Number(process.env.H2MCS ?? 4294967295) } }, handler);
+    const h2 = http2.createServer({}, handler);
     trackSessions(h2);
     for (const server of [h1, h2]) server.on('clientError', (_err: Error, socket: net.Socket) => socket.destroy());
     const plainH1 = h1;

@@ -260,7 +260,8 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
         '/healthz': () => ({ status: 200, contentType: 'text/plain', body: 'ok\n' }),
         '/readyz': async () => {
           const report = await readiness.report();
-          return { status: report.ready ? 200 : 503, contentType: 'application/json', body: `${JSON.stringify(report)}\n` };
+          const body = JSON.stringify({ service: name, ...report });
+          return { status: report.ready ? 200 : 503, contentType: 'application/json', body: `${body}\n` };
         },
         '/metrics': async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.text() }),
       },

@@ -118,7 +118,7 @@ describe('one port, every protocol', () => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ ready: false, checks: { bus: 'ok', store: 'ok', 'peer:preference': 'unreachable' } });
+    expect(await ready.json()).toEqual({ service: 'ingestion', ready: false, checks: { bus: 'ok', store: 'ok', 'peer:preference': 'unreachable' } });
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/pulse_rpc_server_requests_total\{rpc_service="pulse.ingestion.v1.IngestionService",rpc_method="SubmitInteraction",code="ok"/);
     expect(metrics).toContain('pulse_rpc_server_duration_seconds_bucket');

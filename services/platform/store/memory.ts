@@ -23,6 +23,7 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from './collection.js';
+import { registerInventory, unregisterInventory } from './inventory.js';
 import { type Change, Journal } from './journal.js';
 import { applyUpdate, cloneValue, compareBy, getPath, matches, seedFromFilter } from './query.js';
 
@@ -64,31 +65,47 @@ function valueKeys(value: unknown): ValueKey[] {
   return [...keys];
 }
 
-/** Equality lookup on one field (the first of an index): value key -> ids, in a Set per key. */
+/**
+ * Equality lookup on one field (the first of an index): value key -> the ids under it (one id as a string, more
+ * as a Set). A lookup is built the first time a query asks for equality on its field and maintained from then on,
+ * so indexes that serve only sorting, ranges or expiry (createdAt, a TTL field) cost writes nothing.
+ */
 class FieldLookup {
-  readonly entries = new Map<ValueKey, Set<string>>();
+  readonly entries = new Map<ValueKey, string | Set<string>>();
+  active = false;
 
   constructor(readonly field: string) {}
 
   add(doc: Doc): void {
     for (const key of valueKeys(getPath(doc, this.field))) {
-      let ids = this.entries.get(key);
-      if (!ids) this.entries.set(key, (ids = new Set()));
-      ids.add(doc._id);
+      const ids = this.entries.get(key);
+      if (ids === undefined) this.entries.set(key, doc._id);
+      else if (typeof ids === 'string') {
+        if (ids !== doc._id) this.entries.set(key, new Set([ids, doc._id]));
+      } else ids.add(doc._id);
     }
   }
 
   delete(doc: Doc): void {
     for (const key of valueKeys(getPath(doc, this.field))) {
       const ids = this.entries.get(key);
-      if (!ids) continue;
-      ids.delete(doc._id);
-      if (ids.size === 0) this.entries.delete(key);
+      if (ids === undefined) continue;
+      if (typeof ids === 'string') {
+        if (ids === doc._id) this.entries.delete(key);
+      } else {
+        ids.delete(doc._id);
+        if (ids.size === 1) this.entries.set(key, ids.values().next().value!);
+      }
     }
   }
 
+  private idsOf(key: ValueKey): Iterable<string> & { size?: number } {
+    const ids = this.entries.get(key);
+    return ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
+  }
+
   /** Ids that may match the filter's condition on the field, or undefined when the condition is not equality. */
-  lookup(condition: unknown): Set<string> | string[] | undefined {
+  lookup(condition: unknown): string[] | Set<string> | undefined {
     let values: unknown[];
     if (condition !== null && typeof condition === 'object' && !(condition instanceof Date)) {
       if (Array.isArray(condition)) return undefined;
@@ -100,18 +117,19 @@ class FieldLookup {
     } else {
       values = [condition];
     }
-    const unkeyed = this.entries.get(UNKEYED);
-    if (values.length === 1 && !unkeyed) {
-      const key = plainKey(values[0]);
-      if (key === undefined) return undefined;
-      return this.entries.get(key) ?? [];
-    }
-    const out = new Set<string>(unkeyed);
+    const keys: ValueKey[] = [];
     for (const value of values) {
       const key = plainKey(value);
       if (key === undefined) return undefined;
-      for (const id of this.entries.get(key) ?? []) out.add(id);
+      keys.push(key);
     }
+    const unkeyed = this.entries.get(UNKEYED);
+    if (keys.length === 1 && unkeyed === undefined) {
+      const ids = this.entries.get(keys[0]);
+      return ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
+    }
+    const out = new Set<string>(this.idsOf(UNKEYED));
+    for (const key of keys) for (const id of this.idsOf(key)) out.add(id);
     return out;
   }
 }
@@ -134,8 +152,11 @@ class CollectionState<T extends Doc> {
   readonly indexes: Index[] = [];
   /** Equality lookups on the first field of each index, one per distinct field. */
   readonly lookups: FieldLookup[] = [];
-  /** Insertion order of each document (what a full scan follows), to return indexed candidates in that order. */
-  private readonly order = new Map<string, number>();
+  /**
+   * Insertion order of each document (what a full scan follows), to return indexed candidates in that order; kept
+   * only once a lookup is in use, so collections never queried by an index field pay nothing for it.
+   */
+  private order: Map<string, number> | undefined;
   private sequence = 0;
   ttl: { field: string; seconds: number } | null = null;
 
@@ -155,10 +176,11 @@ class CollectionState<T extends Doc> {
       index.entries.set(indexKey(doc, index.fields), doc._id);
     }
     for (const lookup of this.lookups) {
+      if (!lookup.active) continue;
       if (previous) lookup.delete(previous);
       lookup.add(doc);
     }
-    if (!previous) this.order.set(doc._id, this.sequence++);
+    if (!previous) this.order?.set(doc._id, this.sequence++);
     this.docs.set(doc._id, doc);
   }
 
@@ -170,17 +192,27 @@ class CollectionState<T extends Doc> {
         index.entries.delete(indexKey(previous, index.fields));
       }
     }
-    for (const lookup of this.lookups) lookup.delete(previous);
-    this.order.delete(id);
+    for (const lookup of this.lookups) if (lookup.active) lookup.delete(previous);
+    this.order?.delete(id);
     this.docs.delete(id);
   }
 
-  /** Adds an equality lookup on field (the first field of a new index), filled from the documents there are. */
+  /** Declares an equality lookup on field (the first field of a new index); it is built when first asked for. */
   addLookup(field: string): void {
     if (this.lookups.some((lookup) => lookup.field === field)) return;
-    const lookup = new FieldLookup(field);
-    for (const doc of this.docs.values()) lookup.add(doc);
-    this.lookups.push(lookup);
+    this.lookups.push(new FieldLookup(field));
+  }
+
+  private activate(lookup: FieldLookup): FieldLookup {
+    if (!this.order) {
+      this.order = new Map();
+      for (const id of this.docs.keys()) this.order.set(id, this.sequence++);
+    }
+    if (!lookup.active) {
+      for (const doc of this.docs.values()) lookup.add(doc);
+      lookup.active = true;
+    }
+    return lookup;
   }
 
   /** Documents matching filter, using _id or a unique index when the filter pins it. */
@@ -209,7 +241,7 @@ class CollectionState<T extends Doc> {
     let narrowest: Set<string> | string[] | undefined;
     for (const lookup of this.lookups) {
       if (!(lookup.field in filter)) continue;
-      const ids = lookup.lookup(filter[lookup.field]);
+      const ids = this.activate(lookup).lookup(filter[lookup.field]);
       if (ids && (!narrowest || size(ids) < size(narrowest))) narrowest = ids;
     }
     const found: T[] = [];
@@ -218,7 +250,8 @@ class CollectionState<T extends Doc> {
         const doc = this.docs.get(id);
         if (doc && matches(doc, filter)) found.push(doc);
       }
-      if (found.length > 1) found.sort((a, b) => this.order.get(a._id)! - this.order.get(b._id)!);
+      const order = this.order!;
+      if (found.length > 1) found.sort((a, b) => order.get(a._id)! - order.get(b._id)!);
       return found;
     }
     for (const doc of this.docs.values()) if (matches(doc, filter)) found.push(doc);
@@ -381,7 +414,12 @@ export class MemoryStore implements Store {
     this.direct = { undo: null, record: (change) => this.journal?.append([change]) };
     // MongoDB's TTL monitor runs every 60 s; so does this one.
     this.sweeper = setInterval(() => this.sweepExpired(new Date()), 60_000).unref();
+    registerInventory(database, this.inventory);
   }
+
+  /** Documents held per collection. */
+  readonly inventory = (): Record<string, number> =>
+    Object.fromEntries([...this.states.values()].map((state) => [state.name, state.docs.size]));
 
   /** An embedded store that journals its writes to `<dir>/<database>.journal` and replays them on open. */
   static withJournal(database: string, dir: string): MemoryStore {
@@ -439,6 +477,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    unregisterInventory(this.database, this.inventory);
     this.journal?.close();
   }
 }
