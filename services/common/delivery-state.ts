@@ -13,6 +13,16 @@ export function isSettled(state: S, channel: Channel): boolean {
   return TERMINAL.has(state) || (channel !== Channel.IN_APP && (state === S.SENT || state === S.DELIVERED));
 }
 
+/**
+ * Whether the delivery has reached its recipient as far as Pulse can know. Slack answers chat.postMessage once the
+ * message is posted and the in-app inbox is Pulse's own, so those reach DELIVERED; SMTP and Twilio only accept a
+ * message for delivery (no receipts are tracked), so on email and SMS SENT is the last news there will be.
+ */
+export function reachedRecipient(state: S, channel: Channel): boolean {
+  if (state === S.DELIVERED || state === S.READ) return true;
+  return state === S.SENT && channel !== Channel.IN_APP && channel !== Channel.SLACK;
+}
+
 /** Progress within one attempt. Every failure outcome ends an attempt, so it ranks after SENT/DELIVERED. */
 const RANK: Record<S, number> = {
   [S.UNSPECIFIED]: 0,

@@ -361,7 +361,8 @@ describe('GetDeliveryStats', () => {
       events.push(change({ ...base, state: S.DELIVERED, occurredAt: timestampFromDate(new Date(ACCEPTED_AT.getTime() + i * 100)) }));
     }
     const email = { channel: Channel.EMAIL, priority: Priority.LOW, attempt: 1, provider: 'smtp' };
-    events.push(change({ ...email, notificationId: 'ntf-e1', deliveryId: 'dlv-e1', state: S.SENT }));
+    // Email reports no delivery: SENT is its arrival.
+    events.push(change({ ...email, notificationId: 'ntf-e1', deliveryId: 'dlv-e1', state: S.SENT, occurredAt: timestampFromDate(new Date(ACCEPTED_AT.getTime() + 700)) }));
     events.push(change({ ...email, notificationId: 'ntf-e2', deliveryId: 'dlv-e2', state: S.FAILED, reason: 'rejected' }));
     const twoHoursAgo = timestampFromDate(new Date(Date.now() - 2 * 3_600_000));
     events.push(change({ ...email, notificationId: 'ntf-old', deliveryId: 'dlv-old', state: S.SENT, acceptedAt: twoHoursAgo, occurredAt: twoHoursAgo }));
@@ -377,7 +378,7 @@ describe('GetDeliveryStats', () => {
       p: [s.latencyP50Ms, s.latencyP95Ms, s.latencyP99Ms],
     }));
     expect(view).toEqual([
-      { channel: 'EMAIL', priority: 'LOW', total: 2, states: ['SENT=1', 'FAILED=1'], p: [0, 0, 0] },
+      { channel: 'EMAIL', priority: 'LOW', total: 2, states: ['SENT=1', 'FAILED=1'], p: [700, 700, 700] },
       { channel: 'SLACK', priority: 'HIGH', total: 10, states: ['DELIVERED=10'], p: [500, 1000, 1000] },
     ]);
     const wide = await api.getDeliveryStats({ window: durationFromMs(3 * 3_600_000) });
@@ -391,5 +392,7 @@ describe('GetDeliveryStats', () => {
     const halfSecond = text.split('\n').find((line) => /^pulse_delivery_latency_seconds_bucket\{/.test(line) && line.includes('channel="slack"') && line.includes('le="0.5"'));
     expect(halfSecond).toMatch(/ 5$/);
     expect(text).toMatch(/pulse_notification_deliveries_final_total\{[^}]*channel="email"[^}]*state="failed"[^}]*\} 1\n/);
+    expect(text).toMatch(/pulse_notification_deliveries_final_total\{[^}]*channel="email"[^}]*state="sent"[^}]*\} 2\n/);
+    expect(text).toMatch(/pulse_delivery_latency_seconds_count\{[^}]*channel="email"[^}]*priority="low"[^}]*\} 2\n/);
   });
 });

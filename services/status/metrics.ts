@@ -18,28 +18,32 @@ export class DeliveryMetrics {
     const registers = [metrics.registry];
     this.latency = new Histogram({
       name: 'pulse_delivery_latency_seconds',
-      help: 'Time from a notification being accepted to its delivery reaching DELIVERED',
+      help: 'Time from a notification being accepted to its delivery reaching the recipient (DELIVERED; SENT on email and SMS, which report no delivery)',
       labelNames: ['channel', 'priority'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
     this.outcomes = new Counter({
       name: 'pulse_notification_deliveries_final_total',
-      help: 'Deliveries reaching DELIVERED or a terminal state (READ, SUPPRESSED, EXPIRED, FAILED, DEAD_LETTERED, CANCELLED)',
+      help: 'Deliveries reaching the recipient (DELIVERED; SENT on email and SMS) or a terminal state (READ, SUPPRESSED, EXPIRED, FAILED, DEAD_LETTERED, CANCELLED)',
       labelNames: ['channel', 'state'],
       registers,
     });
   }
 
-  /** Counts a delivery's move into DELIVERED or a terminal state; a step within the same state counts nothing. */
+  /**
+   * Times a delivery's first arrival at its recipient, and counts its move into that state or a terminal one; a
+   * step within the same state counts nothing.
+   */
   observe({ before, after }: Advanced): void {
     if (before?.state === after.state) return;
     const channel = label(Channel[after.channel] ?? 'unspecified');
-    if (after.state === DeliveryState.DELIVERED && after.deliveredAt) {
-      const seconds = Math.max(0, after.deliveredAt.getTime() - after.acceptedAt.getTime()) / 1000;
+    const arrived = after.deliveredAt !== null && !before?.deliveredAt;
+    if (arrived) {
+      const seconds = Math.max(0, after.deliveredAt!.getTime() - after.acceptedAt.getTime()) / 1000;
       this.latency.observe({ channel, priority: label(Priority[after.priority] ?? 'unspecified') }, seconds);
     }
-    if (after.state === DeliveryState.DELIVERED || TERMINAL.has(after.state)) {
+    if (arrived || TERMINAL.has(after.state)) {
       this.outcomes.inc({ channel, state: label(DeliveryState[after.state]) });
     }
   }

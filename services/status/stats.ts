@@ -1,12 +1,12 @@
 // GetDeliveryStats' arithmetic: deliveries grouped by channel and priority, counted by current state, with
-// percentiles of the accepted -> DELIVERED latency. Plain functions; no I/O.
+// percentiles of the latency from acceptance to arrival at the recipient. Plain functions; no I/O.
 import type { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 
 export interface StatRow {
   channel: Channel;
   priority: Priority;
   state: DeliveryState;
-  /** Accepted -> DELIVERED, for deliveries that got there (and perhaps on to READ). */
+  /** Accepted -> arrival (DELIVERED; SENT on email and SMS), for deliveries that got there (perhaps on to READ). */
   latencyMs: number | null;
 }
 

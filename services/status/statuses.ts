@@ -146,7 +146,7 @@ export class StatusRepository {
       const before = await deliveries.findOne({ _id: deliveryId });
       if (!before && !init) return null;
       const next = typeof step === 'function' ? (before ? step(before) : undefined) : step;
-      const timeline = next && advance(before ?? undefined, next);
+      const timeline = next && advance(before ?? undefined, next, before?.channel ?? init!.channel);
       if (!timeline) return null;
       if (!before) {
         const after: DeliveryDoc = { _id: deliveryId, ...init!, ...timeline, revision: 1 };

@@ -12,7 +12,8 @@ const step = (state: S, attempt: number, seconds = 0, provider = 'smtp', reason 
 });
 
 /** Applies steps in order, skipping the ignored ones, as the consumer does. */
-const replay = (steps: Step[]) => steps.reduce<Timeline | undefined>((timeline, s) => advance(timeline, s) ?? timeline, undefined);
+const replay = (steps: Step[], channel = Channel.IN_APP) =>
+  steps.reduce<Timeline | undefined>((timeline, s) => advance(timeline, s, channel) ?? timeline, undefined);
 
 describe('advance', () => {
   it('starts a timeline at any state and records each step', () => {
@@ -21,11 +22,23 @@ describe('advance', () => {
     expect(t.history.map((h) => S[h.state])).toEqual(['PROCESSING', 'SENT', 'DELIVERED']);
   });
 
+  it('dates arrival at the recipient by what each channel can report', () => {
+    const steps = [step(S.PROCESSING, 1, 1), step(S.SENT, 1, 2), step(S.DELIVERED, 1, 3)];
+    // Email and SMS report no delivery: SENT is arrival.
+    expect(replay(steps.slice(0, 2), Channel.EMAIL)?.deliveredAt).toEqual(new Date(T0 + 2000));
+    expect(replay(steps.slice(0, 2), Channel.SMS)?.deliveredAt).toEqual(new Date(T0 + 2000));
+    // Slack and the inbox confirm delivery: SENT is not yet arrival, and the first arrival stays.
+    expect(replay(steps.slice(0, 2), Channel.SLACK)?.deliveredAt).toBeNull();
+    expect(replay(steps, Channel.SLACK)?.deliveredAt).toEqual(new Date(T0 + 3000));
+    expect(replay([...steps, step(S.READ, 1, 9, 'inbox')], Channel.IN_APP)?.deliveredAt).toEqual(new Date(T0 + 3000));
+    expect(replay([step(S.PROCESSING, 1, 1), step(S.FAILED, 1, 2)], Channel.EMAIL)?.deliveredAt).toBeNull();
+  });
+
   it('ignores a late step entirely: neither state nor history move back', () => {
     const sent = replay([step(S.SENT, 1, 2)])!;
-    expect(advance(sent, step(S.PROCESSING, 1, 1))).toBeUndefined();
-    expect(advance(sent, step(S.ACCEPTED, 0, 0))).toBeUndefined();
-    expect(advance(sent, step(S.SENT, 1, 3))).toBeUndefined(); // a repeat is not a move
+    expect(advance(sent, step(S.PROCESSING, 1, 1), Channel.IN_APP)).toBeUndefined();
+    expect(advance(sent, step(S.ACCEPTED, 0, 0), Channel.IN_APP)).toBeUndefined();
+    expect(advance(sent, step(S.SENT, 1, 3), Channel.IN_APP)).toBeUndefined(); // a repeat is not a move
   });
 
   it('ends in the same place whatever order the steps of a retried delivery arrive in', () => {
@@ -41,7 +54,7 @@ describe('advance', () => {
       const t = replay(order)!;
       expect({ state: S[t.state], attempt: t.attempt, provider: t.provider }).toEqual({ state: 'SENT', attempt: 2, provider: 'twilio' });
       // Whatever was kept moved strictly forward.
-      for (let i = 1; i < t.history.length; i++) expect(advance(replay(t.history.slice(0, i)), t.history[i])).toBeDefined();
+      for (let i = 1; i < t.history.length; i++) expect(advance(replay(t.history.slice(0, i)), t.history[i], Channel.IN_APP)).toBeDefined();
     }
   });
 
@@ -53,24 +66,24 @@ describe('advance', () => {
     expect(inOrder.history.map((h) => h.reason)).toEqual(['', 'retry: slack http 503', 'circuit open']);
     const reversed = replay([step(S.PROCESSING, 1, 1, 'slack'), circuit, retry])!;
     expect(reversed).toMatchObject({ state: S.DEFERRED, attempt: 2, reason: 'circuit open' });
-    expect(advance(inOrder, { ...circuit, at: new Date(T0 + 4000) })).toBeUndefined(); // same reason again: no step
-    expect(advance(inOrder, step(S.DEFERRED, 1, 5, 'slack', 'circuit open'))).toBeUndefined(); // an older attempt
+    expect(advance(inOrder, { ...circuit, at: new Date(T0 + 4000) }, Channel.IN_APP)).toBeUndefined(); // same reason again: no step
+    expect(advance(inOrder, step(S.DEFERRED, 1, 5, 'slack', 'circuit open'), Channel.IN_APP)).toBeUndefined(); // an older attempt
   });
 
   it('keeps READ final and lets READ follow only SENT or DELIVERED', () => {
     const delivered = replay([step(S.DELIVERED, 1)])!;
-    const read = advance(delivered, step(S.READ, 1, 5, 'inbox'))!;
+    const read = advance(delivered, step(S.READ, 1, 5, 'inbox'), Channel.IN_APP)!;
     expect(read.state).toBe(S.READ);
     expect(read.deliveredAt).toEqual(delivered.deliveredAt);
-    expect(advance(read, step(S.PROCESSING, 2, 6))).toBeUndefined();
-    expect(advance(replay([step(S.PROCESSING, 1)]), step(S.READ, 1))).toBeUndefined();
+    expect(advance(read, step(S.PROCESSING, 2, 6), Channel.IN_APP)).toBeUndefined();
+    expect(advance(replay([step(S.PROCESSING, 1)]), step(S.READ, 1), Channel.IN_APP)).toBeUndefined();
   });
 
   it('keeps the latest MAX_HISTORY steps', () => {
     let t: Timeline | undefined;
     for (let attempt = 1; attempt <= MAX_HISTORY; attempt++) {
-      t = advance(t, step(S.PROCESSING, attempt, attempt));
-      t = advance(t, step(S.FAILED, attempt, attempt));
+      t = advance(t, step(S.PROCESSING, attempt, attempt), Channel.IN_APP);
+      t = advance(t, step(S.FAILED, attempt, attempt), Channel.IN_APP);
     }
     expect(t!.history).toHaveLength(MAX_HISTORY);
     expect(t!.history.at(-1)).toMatchObject({ state: S.FAILED, attempt: MAX_HISTORY });

@@ -6,7 +6,7 @@
 // entirely: it changes neither the state nor the history, so the history is the path the delivery actually took,
 // oldest first, and every step in it moved the state forward.
 import { type Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { isSettled as deliverySettled, movesForward, overallState, TERMINAL } from '../common/delivery-state.js';
+import { isSettled as deliverySettled, movesForward, overallState, reachedRecipient, TERMINAL } from '../common/delivery-state.js';
 
 export interface Step {
   state: DeliveryState;
@@ -24,7 +24,10 @@ export interface Timeline {
   /** Every applied step, oldest first (the latest MAX_HISTORY). */
   history: Step[];
   updatedAt: Date;
-  /** When the delivery first reached DELIVERED. */
+  /**
+   * When the delivery first reached its recipient: DELIVERED, or SENT on a channel that reports no delivery
+   * (email, SMS; see reachedRecipient). Delivery latency is measured to it.
+   */
   deliveredAt: Date | null;
 }
 
@@ -47,8 +50,8 @@ function newReasonToWait(current: Timeline | undefined, step: Step): boolean {
   );
 }
 
-/** The timeline after step, or undefined when step would move it backwards (and is ignored). */
-export function advance(current: Timeline | undefined, step: Step): Timeline | undefined {
+/** The timeline of a delivery on channel after step, or undefined when step would move it backwards (and is ignored). */
+export function advance(current: Timeline | undefined, step: Step, channel: Channel): Timeline | undefined {
   if (!movesForward(current, step) && !newReasonToWait(current, step)) return undefined;
   return {
     state: step.state,
@@ -57,7 +60,7 @@ export function advance(current: Timeline | undefined, step: Step): Timeline | u
     reason: step.reason,
     history: [...(current?.history ?? []), step].slice(-MAX_HISTORY),
     updatedAt: step.at,
-    deliveredAt: current?.deliveredAt ?? (step.state === DeliveryState.DELIVERED ? step.at : null),
+    deliveredAt: current?.deliveredAt ?? (reachedRecipient(step.state, channel) ? step.at : null),
   };
 }
 

@@ -253,14 +253,14 @@ describe('statistics and metrics', () => {
     expect(count(Channel.SMS, S.SENT)).toBeGreaterThanOrEqual(6);
     expect(count(Channel.SLACK, S.DELIVERED)).toBeGreaterThanOrEqual(6);
     expect(count(Channel.IN_APP, S.DELIVERED)).toBe(5);
-    // Latencies are acceptance -> DELIVERED: Slack and in-app confirm delivery; SMTP and Twilio only say SENT.
-    for (const channel of [Channel.SLACK, Channel.IN_APP]) {
+    // Latencies run from acceptance to arrival: DELIVERED where Slack and the inbox confirm it; SENT on email and
+    // SMS, since SMTP and Twilio report no delivery.
+    for (const channel of [Channel.EMAIL, Channel.SMS, Channel.SLACK, Channel.IN_APP]) {
       const s = of(channel)!;
       expect(s.latencyP50Ms, Channel[channel]).toBeGreaterThan(0);
       expect(s.latencyP95Ms).toBeGreaterThanOrEqual(s.latencyP50Ms);
       expect(s.latencyP99Ms).toBeGreaterThanOrEqual(s.latencyP95Ms);
     }
-    expect(of(Channel.EMAIL)!.latencyP50Ms).toBe(0);
     for (const s of stats) {
       const states = s.states.map((c) => `${DeliveryState[c.state]}=${c.count}`).join(' ');
       console.log(

@@ -70,10 +70,12 @@ export interface CheckOptions {
   headerSatisfiedByBearer?: string;
 }
 
-/** The provider specs: PULSE_PROVIDER_SPECS, else `../shared/provider-specs` next to the repository. */
+/**
+ * The provider specs: PULSE_PROVIDER_SPECS, else the copies in test/support/provider-specs (the official files of
+ * ../shared/provider-specs, vendored with their licences so a clone tests on its own).
+ */
 export function providerSpecsDir(): string {
-  const repo = fileURLToPath(new URL('../..', import.meta.url));
-  return process.env.PULSE_PROVIDER_SPECS ?? resolve(repo, '../shared/provider-specs');
+  return process.env.PULSE_PROVIDER_SPECS ?? fileURLToPath(new URL('./provider-specs', import.meta.url));
 }
 
 const SECURITY_KIND: Record<string, 'bearer' | 'basic'> = { oauth2: 'bearer', bearer: 'bearer', basic: 'basic' };

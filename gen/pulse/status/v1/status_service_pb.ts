@@ -613,8 +613,9 @@ export type DeliveryStats = Message<"pulse.status.v1.DeliveryStats"> & {
   states: StateCount[];
 
   /**
-   * Median time from acceptance to DELIVERED, in milliseconds, over those deliveries that reached DELIVERED
-   * (READ ones included). Nearest-rank percentile: always an observed latency. 0 when none did.
+   * Median time from acceptance to arrival at the recipient, in milliseconds, over the deliveries that arrived:
+   * DELIVERED (READ ones included); on email and SMS, whose providers report no delivery, SENT. Nearest-rank
+   * percentile: always an observed latency. 0 when none arrived.
    *
    * @generated from field: double latency_p50_ms = 5;
    */
