@@ -48,6 +48,10 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   if (ownTokens) base.PULSE_API_TOKENS = [base.PULSE_API_TOKENS, ownTokens.entries].filter(Boolean).join(',');
   delete base.AMQP_URL; // one process, one embedded bus
   delete base.PORT;
+  // Bookkeeping held in memory: an hour of sent outbox rows and a week of processed event ids would soon be most
+  // of the process under steady load. In one process nothing is redelivered late, so minutes of each are plenty.
+  base.PULSE_OUTBOX_RETENTION_SECONDS ??= '60';
+  base.PULSE_INBOX_RETENTION_SECONDS ??= '120';
   const bus = new EmbeddedBus();
   const started: RunningService[] = [];
   const urls = {} as Record<ServiceName, string>;

@@ -7,10 +7,10 @@ import { authInterceptor, type Authenticator, type TokenRegistry } from './auth.
 import { readAuthConfig } from './auth-config.js';
 import { type Breaker, type BreakerSettings, createBreaker } from './breaker.js';
 import type { EventBus } from './bus/bus.js';
-import { type ConsumerSpec, initInbox, startConsumer } from './bus/consumer.js';
+import { type ConsumerSpec, INBOX_RETENTION_SECONDS, initInbox, startConsumer } from './bus/consumer.js';
 import { EmbeddedBus } from './bus/embedded.js';
 import type { EventName } from './bus/events.js';
-import { Outbox } from './bus/outbox.js';
+import { Outbox, OUTBOX_RETENTION_SECONDS } from './bus/outbox.js';
 import { SERVICES, type ServiceDescriptor, type ServiceName, urlVariable } from './catalog.js';
 import { EnvReader } from './config.js';
 import { healthService, peerCheck, Readiness } from './health.js';
@@ -51,6 +51,8 @@ export interface PlatformConfig {
   shutdownGraceMs: number;
   breaker: BreakerSettings;
   peerUrls: Partial<Record<ServiceName, string>>;
+  /** Seconds sent outbox rows and processed-event records (inbox) are kept (TTL indexes). */
+  retention: { outboxSeconds: number; inboxSeconds: number };
 }
 
 export interface Runtime<C> {
@@ -143,6 +145,11 @@ export function readPlatformConfig(env: EnvReader, module: Pick<ServiceModule<un
       rollingWindowMs: env.int('PULSE_BREAKER_WINDOW_MS', 10_000, { min: 100, max: 3_600_000 }),
     },
     peerUrls,
+    // MongoDB keeps a TTL index's expiry as first created: change it later with collMod, not only here.
+    retention: {
+      outboxSeconds: env.int('PULSE_OUTBOX_RETENTION_SECONDS', OUTBOX_RETENTION_SECONDS, { min: 0, max: 30 * 86_400 }),
+      inboxSeconds: env.int('PULSE_INBOX_RETENTION_SECONDS', INBOX_RETENTION_SECONDS, { min: 60, max: 365 * 86_400 }),
+    },
   };
 }
 
@@ -165,9 +172,9 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
   const store = options.store ?? (await openStore(name, platform.mongodbUri, platform.dataDir));
   const bus = options.bus ?? (await openBus(platform, { log, metrics }));
   if (bus.kind === 'embedded') metrics.busConnected.set(1); // in process: connected for as long as it runs
-  const outbox = new Outbox(store, bus, { log, metrics, tracer });
+  const outbox = new Outbox(store, bus, { log, metrics, tracer }, platform.retention.outboxSeconds);
   await outbox.init();
-  await initInbox(store);
+  await initInbox(store, platform.retention.inboxSeconds);
   const transaction = createTransact(store, outbox, bus);
 
   const readiness = new Readiness();

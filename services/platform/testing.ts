@@ -1,13 +1,14 @@
-// Test wiring shared by the preference and status tests: the platform's real unit of work (memory store,
-// transactional outbox, embedded bus) and consumers, without a server. Not used by production code.
+// Test wiring shared by the services' tests: the platform's real unit of work (memory store, transactional outbox,
+// embedded bus) and consumers, without a server. Several services' platforms may share one bus, as in the mesh.
+// Not used by production code.
 import { trace } from '@opentelemetry/api';
-import { pino } from 'pino';
 import type { ConsumerSpec } from './bus/consumer.js';
 import { initInbox, startConsumer } from './bus/consumer.js';
 import { EmbeddedBus } from './bus/embedded.js';
 import { decodeEvent, type EventName, type EventOf } from './bus/events.js';
 import { Outbox, type OutboxRow } from './bus/outbox.js';
 import type { ServiceName } from './catalog.js';
+import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { MemoryStore } from './store/memory.js';
 import { createTransact, type Transact } from './unit-of-work.js';
@@ -16,6 +17,7 @@ export interface TestPlatform {
   store: MemoryStore;
   bus: EmbeddedBus;
   metrics: Metrics;
+  log: Logger;
   transaction: Transact;
   /** Starts an idempotent consumer as the platform would; stop it with cancel(). */
   consume<N extends EventName>(spec: ConsumerSpec<N>): ReturnType<typeof startConsumer>;
@@ -24,11 +26,12 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function testPlatform(service: ServiceName): Promise<TestPlatform> {
+/** A service's platform on bus (its own, unless given one to share); close() closes the bus only if it is its own. */
+export async function testPlatform(service: ServiceName, shared?: EmbeddedBus): Promise<TestPlatform> {
   const store = new MemoryStore(`pulse_${service}`);
-  const bus = new EmbeddedBus();
+  const bus = shared ?? new EmbeddedBus();
   const metrics = new Metrics(service);
-  const log = pino({ level: 'silent' });
+  const log = createLogger(service, 'silent');
   const tracer = trace.getTracer('test');
   const outbox = new Outbox(store, bus, { log, metrics, tracer });
   await outbox.init();
@@ -38,6 +41,7 @@ export async function testPlatform(service: ServiceName): Promise<TestPlatform> 
     store,
     bus,
     metrics,
+    log,
     transaction,
     consume: (spec) => startConsumer({ service, bus, store, transaction, tracer, metrics, log }, spec),
     async emitted(name) {
@@ -45,7 +49,7 @@ export async function testPlatform(service: ServiceName): Promise<TestPlatform> 
       return rows.map((row) => decodeEvent(row) as EventOf<typeof name>);
     },
     async close() {
-      await bus.close();
+      if (!shared) await bus.close();
       await store.close();
     },
   };

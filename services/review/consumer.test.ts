@@ -10,7 +10,8 @@ import { ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
 import type { Consumer } from '../platform/bus/bus.js';
 import { EmbeddedBus } from '../platform/bus/embedded.js';
 import { newId } from '../platform/ids.js';
-import { publish, record, type TestService, testService, until } from '../sentiment/test-support.js';
+import { publish, record, until } from '../sentiment/test-support.js';
+import { type TestPlatform, testPlatform } from '../platform/testing.js';
 import { type CaseDoc, CaseRepository } from './cases.js';
 import { analysisConsumer } from './consumer.js';
 import { reviewHandlers } from './handlers.js';
@@ -21,7 +22,7 @@ const { REFUND, CANCELLATION, LEGAL_THREAT } = EscalationSignal;
 const MINUTE = 60_000;
 
 let bus: EmbeddedBus;
-let svc: TestService;
+let svc: TestPlatform;
 let consumer: Consumer;
 let cases: CaseRepository;
 let required: Awaited<ReturnType<typeof record<'review.required'>>>;
@@ -73,7 +74,7 @@ async function casesOf(conversationId: string): Promise<CaseDoc[]> {
 beforeEach(async () => {
   now = new Date('2025-03-01T09:00:00Z');
   bus = new EmbeddedBus();
-  svc = await testService('review', bus);
+  svc = await testPlatform('review', bus);
   cases = new CaseRepository(svc.store);
   await cases.init();
   const policies = new PolicyRepository(svc.store);

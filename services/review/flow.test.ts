@@ -17,7 +17,8 @@ import { vaderAnalyzer } from '../sentiment/analyzer.js';
 import { interactionConsumer } from '../sentiment/consumer.js';
 import { ConversationRepository } from '../sentiment/conversations.js';
 import { SentimentMetrics } from '../sentiment/metrics.js';
-import { publish, record, type TestService, testService, until } from '../sentiment/test-support.js';
+import { publish, record, until } from '../sentiment/test-support.js';
+import { type TestPlatform, testPlatform } from '../platform/testing.js';
 import { CaseRepository } from './cases.js';
 import { analysisConsumer } from './consumer.js';
 import { reviewHandlers } from './handlers.js';
@@ -26,8 +27,8 @@ import { PolicyRepository } from './policies.js';
 import { SlaReminders } from './reminders.js';
 
 let bus: EmbeddedBus;
-let sentiment: TestService;
-let review: TestService;
+let sentiment: TestPlatform;
+let review: TestPlatform;
 let consumers: Consumer[];
 let cases: CaseRepository;
 let policies: PolicyRepository;
@@ -62,8 +63,8 @@ async function say(conversationId: string, author: Author, text: string): Promis
 
 beforeEach(async () => {
   bus = new EmbeddedBus();
-  sentiment = await testService('sentiment', bus);
-  review = await testService('review', bus);
+  sentiment = await testPlatform('sentiment', bus);
+  review = await testPlatform('review', bus);
   const analyses = new AnalysisRepository(sentiment.store);
   await analyses.init();
   cases = new CaseRepository(review.store);

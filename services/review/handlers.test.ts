@@ -7,7 +7,8 @@ import { ReviewState, Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { ReviewNotice } from '../../gen/pulse/events/v1/events_pb.js';
 import { type ClaimReviewResponse, ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
 import { EmbeddedBus } from '../platform/bus/embedded.js';
-import { record, type TestService, testService, until } from '../sentiment/test-support.js';
+import { record, until } from '../sentiment/test-support.js';
+import { type TestPlatform, testPlatform } from '../platform/testing.js';
 import { CaseRepository } from './cases.js';
 import { reviewHandlers } from './handlers.js';
 import { ReviewMetrics } from './metrics.js';
@@ -24,7 +25,7 @@ async function rpcError(call: Promise<unknown>): Promise<ConnectError> {
 }
 
 let bus: EmbeddedBus;
-let svc: TestService;
+let svc: TestPlatform;
 let cases: CaseRepository;
 let client: ReturnType<typeof createClient<typeof ReviewService>>;
 let now: Date;
@@ -44,7 +45,7 @@ async function openCase(compound: number, signals: EscalationSignal[] = []): Pro
 beforeEach(async () => {
   now = new Date('2025-03-01T09:00:00Z');
   bus = new EmbeddedBus();
-  svc = await testService('review', bus);
+  svc = await testPlatform('review', bus);
   cases = new CaseRepository(svc.store);
   await cases.init();
   const handlers = reviewHandlers({

@@ -15,7 +15,8 @@ import { interactionConsumer } from './consumer.js';
 import { ConversationRepository } from './conversations.js';
 import { sentimentHandlers } from './handlers.js';
 import { SentimentMetrics } from './metrics.js';
-import { publish, record, type TestService, testService, until } from './test-support.js';
+import { publish, record, until } from './test-support.js';
+import { type TestPlatform, testPlatform } from '../platform/testing.js';
 
 async function rpcError(call: Promise<unknown>): Promise<ConnectError> {
   try {
@@ -27,7 +28,7 @@ async function rpcError(call: Promise<unknown>): Promise<ConnectError> {
 }
 
 let bus: EmbeddedBus;
-let svc: TestService;
+let svc: TestPlatform;
 let consumer: Consumer;
 let analyzed: Awaited<ReturnType<typeof record<'sentiment.analysis.complete'>>>;
 let client: ReturnType<typeof createClient<typeof SentimentService>>;
@@ -52,7 +53,7 @@ function interaction(conversationId: string, author: Author, text: string, init:
 
 beforeEach(async () => {
   bus = new EmbeddedBus();
-  svc = await testService('sentiment', bus);
+  svc = await testPlatform('sentiment', bus);
   const analyzer = vaderAnalyzer();
   const analyses = new AnalysisRepository(svc.store);
   await analyses.init();

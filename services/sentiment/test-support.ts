@@ -1,45 +1,8 @@
-// Test wiring for the sentiment and review tests: a service's memory store, outbox and unit of work on a shared
-// embedded bus, its consumers started the way the platform starts them, and helpers to publish, record and wait
-// for events. No server, no Runtime: handlers are called through an in-memory router transport.
+// Event helpers for the sentiment and review tests, whose services share one embedded bus (each service's platform
+// is services/platform/testing.ts): publish, record and wait for events.
 import { randomUUID } from 'node:crypto';
-import { trace } from '@opentelemetry/api';
-import type { Consumer } from '../platform/bus/bus.js';
-import { type ConsumerSpec, initInbox, startConsumer } from '../platform/bus/consumer.js';
 import type { EmbeddedBus } from '../platform/bus/embedded.js';
 import { decodeEvent, encodeEvent, type EventName, type EventOf } from '../platform/bus/events.js';
-import { Outbox } from '../platform/bus/outbox.js';
-import { createLogger, type Logger } from '../platform/log.js';
-import { Metrics } from '../platform/metrics.js';
-import { MemoryStore } from '../platform/store/memory.js';
-import { createTransact, type Transact } from '../platform/unit-of-work.js';
-
-export interface TestService {
-  store: MemoryStore;
-  transaction: Transact;
-  metrics: Metrics;
-  log: Logger;
-  /** Starts a consumer as the platform would: queue `pulse.<service>.<purpose>`, inbox, unit of work. */
-  consume<N extends EventName>(spec: ConsumerSpec<N>): Promise<Consumer>;
-}
-
-export async function testService(service: string, bus: EmbeddedBus): Promise<TestService> {
-  const store = new MemoryStore(`pulse_${service}`);
-  const log = createLogger(service, 'silent');
-  const metrics = new Metrics(service);
-  const tracer = trace.getTracer('test');
-  const outbox = new Outbox(store, bus, { log, metrics, tracer });
-  await outbox.init();
-  await initInbox(store);
-  const transaction = createTransact(store, outbox, bus);
-  return {
-    store,
-    transaction,
-    metrics,
-    log,
-    consume: (spec) =>
-      startConsumer({ service, bus, store, transaction, tracer, metrics, log }, spec as unknown as ConsumerSpec<EventName>),
-  };
-}
 
 /** Publishes an event straight onto the bus, as a producer's outbox would. */
 export async function publish<N extends EventName>(bus: EmbeddedBus, name: N, event: EventOf<N> & { eventId: string }): Promise<void> {

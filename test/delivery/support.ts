@@ -4,115 +4,19 @@
 // Pulse and each HTTP stand-in sits a tap: a small forwarding proxy that records every exchange with its answer
 // and timing (so a test can count what was really posted), and can take the provider down for a while.
 import { execFile, spawn } from 'node:child_process';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { type Mesh, startMesh } from '../../services/all-in-one/mesh.js';
 import { eventually, type MeshClients, meshClients } from '../support/clients.js';
 import { type SlackStandIn, startSlackStandIn } from '../support/slack-standin.js';
 import { type SmtpStandIn, startSmtpServer } from '../support/smtp-server.js';
+import { startTap, type Tap, type TapExchange } from '../support/tap.js';
 import { startTwilioStandIn, type TwilioStandIn } from '../support/twilio-standin.js';
 
 export const SLACK_TOKEN = 'xoxb-1111-2222-pulsedeliverytest';
 export const TWILIO_ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const TWILIO_FROM = '+15005550006';
 export const MESSAGE_ID_DOMAIN = 'pulse.test';
-
-/** One request that went through a tap, and what the stand-in answered. */
-export interface TapExchange {
-  method: string;
-  url: string;
-  /** The request body as sent (form-encoded or JSON). */
-  body: string;
-  /** When the request reached the tap (Date.now()). */
-  arrivedAt: number;
-  /** The stand-in's answer; 0 until it came back. */
-  status: number;
-  responseBody: string;
-  /** When the answer went back to Pulse. */
-  answeredAt: number;
-}
-
-export interface Tap {
-  /** http://127.0.0.1:<port> */
-  origin: string;
-  exchanges: TapExchange[];
-  /** Called for each request before it is forwarded (e.g. to tell the stand-in to fail it). */
-  onRequest: (() => void) | undefined;
-  /** While set, requests wait for it before they are forwarded: the provider is "still working on it". */
-  gate: Promise<void> | undefined;
-  close(): Promise<void>;
-}
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host']);
-
-function forwardable(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  return out;
-}
-
-function readAll(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
-/** A recording proxy in front of an HTTP stand-in; every request still reaches the stand-in and its spec check. */
-export async function startTap(target: string): Promise<Tap> {
-  const upstream = new URL(target);
-  const tap: Tap = { origin: '', exchanges: [], onRequest: undefined, gate: undefined, close: async () => {} };
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = await readAll(req);
-      const exchange: TapExchange = {
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        body: body.toString('utf8'),
-        arrivedAt: Date.now(),
-        status: 0,
-        responseBody: '',
-        answeredAt: 0,
-      };
-      tap.exchanges.push(exchange);
-      await tap.gate;
-      tap.onRequest?.();
-      const forwarded = httpRequest({
-        host: upstream.hostname,
-        port: upstream.port,
-        method: exchange.method,
-        path: exchange.url,
-        headers: { ...forwardable(req.headers), 'content-length': String(body.length) },
-      });
-      forwarded.on('response', (answer) => {
-        void readAll(answer).then((answerBody) => {
-          exchange.status = answer.statusCode ?? 0;
-          exchange.responseBody = answerBody.toString('utf8');
-          exchange.answeredAt = Date.now();
-          res.writeHead(exchange.status, { ...forwardable(answer.headers), 'content-length': String(answerBody.length) });
-          res.end(answerBody);
-        });
-      });
-      forwarded.on('error', () => {
-        res.destroy(); // Pulse sees the connection drop, as it would with the provider
-      });
-      forwarded.end(body);
-    })();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  tap.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  tap.close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  return tap;
-}
 
 export interface Rig {
   mesh: Mesh;

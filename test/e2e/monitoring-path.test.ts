@@ -119,6 +119,12 @@ describe('bot assistance, end to end', () => {
 });
 
 describe('operations', () => {
+  it('keeps in-memory bookkeeping for minutes, not the hour and week a database keeps it', () => {
+    for (const name of SERVICE_NAMES) {
+      expect({ name, ...mesh.services[name].runtime.platform.retention }).toEqual({ name, outboxSeconds: 60, inboxSeconds: 120 });
+    }
+  });
+
   it('reports every service ready, and serves health over gRPC without a token', async () => {
     for (const name of SERVICE_NAMES) {
       const res = await fetch(`${mesh.urls[name]}/readyz`);

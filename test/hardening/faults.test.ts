@@ -23,7 +23,7 @@ import { SERVICE_NAMES } from '../../services/platform/catalog.js';
 import { codeName } from '../../services/platform/errors.js';
 import { describeBroker } from '../support/broker.js';
 import { type MeshClients, meshClients } from '../support/clients.js';
-import { type BrokerMesh, startBrokerMesh } from './support/mesh.js';
+import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 import { type Providers, startProviders } from './support/providers.js';
 
 const LONG = process.env.PULSE_FAULT_PROFILE === 'long';
@@ -109,7 +109,7 @@ async function pages<T>(fetchPage: (pageToken: string) => Promise<{ items: T[]; 
 }
 
 describeBroker('faults under steady load, one at a time', () => {
-  let env: BrokerMesh;
+  let env: IsolatedMesh;
   let api: MeshClients;
   let providers: Providers;
   const run = Date.now().toString(36);
@@ -117,7 +117,7 @@ describeBroker('faults under steady load, one at a time', () => {
 
   beforeAll(async () => {
     providers = await startProviders(1_000);
-    env = await startBrokerMesh({
+    env = await startIsolatedMesh({
       ...providers.env,
       NOTIFICATION_SCHEDULER_INTERVAL_MS: '200',
       NOTIFICATION_RETRY_BASE_MS: '250',
@@ -421,7 +421,7 @@ describeBroker('faults under steady load, one at a time', () => {
       if (row.lost > 0) {
         console.log(`faults: lost ${units.filter((u) => !u.doneAt).slice(0, 10).map((u) => `${u.id}${u.deliveries ? '' : ' (no terminal state)'}`).join(', ')}`);
         console.log(`faults: queue depths ${JSON.stringify(Object.entries(depths).filter(([, n]) => n > 0))}`);
-        console.log(env.lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-20).join('\n'));
+        console.log(env.logs.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-20).join('\n'));
       }
     }
 

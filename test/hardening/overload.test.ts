@@ -15,7 +15,7 @@ import { IngestionService } from '../../gen/pulse/ingestion/v1/ingestion_service
 import { codeName } from '../../services/platform/errors.js';
 import { describeBroker } from '../support/broker.js';
 import { eventually, type MeshClients, meshClients } from '../support/clients.js';
-import { type BrokerMesh, startBrokerMesh } from './support/mesh.js';
+import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 
 const OVERLOAD_SECONDS = Number(process.env.PULSE_OVERLOAD_SECONDS ?? 8);
 const CONVERSATIONS = 200;
@@ -51,13 +51,13 @@ function percentile(values: number[], p: number): number {
 }
 
 describeBroker('overload at twice the sustainable rate', () => {
-  let env: BrokerMesh;
+  let env: IsolatedMesh;
   let api: MeshClients;
   const run = Date.now().toString(36);
   let sequence = 0;
 
   beforeAll(async () => {
-    env = await startBrokerMesh({ PULSE_RPC_TIMEOUT_MS: String(CLIENT_DEADLINE_MS) });
+    env = await startIsolatedMesh({ PULSE_RPC_TIMEOUT_MS: String(CLIENT_DEADLINE_MS) });
     api = meshClients(env.mesh.urls, env.mesh.token);
   }, 180_000);
 

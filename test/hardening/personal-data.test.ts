@@ -18,7 +18,7 @@ import { describeBroker } from '../support/broker.js';
 import { eventually, type MeshClients, meshClients } from '../support/clients.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../tracing/otlp-receiver.js';
 import { RawBroker } from './support/broker.js';
-import { type BrokerMesh, startBrokerMesh } from './support/mesh.js';
+import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 import { type Providers, startProviders } from './support/providers.js';
 
 const run = randomBytes(4).toString('hex');
@@ -48,7 +48,7 @@ const chat = (who: typeof PERSON) =>
   `This is the worst service ever, I want a refund or I cancel! Write to ${who.email} or call ${who.phone}. Ref ${who.text}`;
 
 describeBroker('personal data in logs, spans, metrics and dead-letter reasons', () => {
-  let env: BrokerMesh;
+  let env: IsolatedMesh;
   let api: MeshClients;
   let providers: Providers;
   let otlp: OtlpReceiver;
@@ -56,19 +56,16 @@ describeBroker('personal data in logs, spans, metrics and dead-letter reasons', 
   beforeAll(async () => {
     providers = await startProviders();
     otlp = await startOtlpReceiver();
-    env = await startBrokerMesh({
-      ...providers.env,
-      LOG_LEVEL: 'debug',
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_SDK_DISABLED: undefined,
-      NOTIFICATION_SCHEDULER_INTERVAL_MS: '100',
-      NOTIFICATION_RETRY_BASE_MS: '100',
-    });
+    env = await startIsolatedMesh(
+      {
+        ...providers.env,
+        LOG_LEVEL: 'debug',
+        ...otlp.env,
+        NOTIFICATION_SCHEDULER_INTERVAL_MS: '100',
+        NOTIFICATION_RETRY_BASE_MS: '100',
+      },
+      { keepLines: 400_000 }, // every line is searched
+    );
     api = meshClients(env.mesh.urls, env.mesh.token);
   }, 180_000);
 
@@ -171,7 +168,7 @@ describeBroker('personal data in logs, spans, metrics and dead-letter reasons', 
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // last spans and log lines
 
     // The corpora.
-    const logs = env.lines.join('\n');
+    const logs = env.logs.join('\n');
     const spans = otlp.bodies.join('\n');
     const metrics = (await Promise.all(SERVICE_NAMES.map(async (name) => (await fetch(`${env.mesh.url(name)}/metrics`)).text()))).join('\n');
     const deadLetters = (await api.notification.listDeadLetters({ pageSize: 200, includeReplayed: true })).deadLetters;
@@ -211,12 +208,12 @@ describeBroker('personal data in logs, spans, metrics and dead-letter reasons', 
         leaks.push(`${name}: "${marker}" in …${text.slice(Math.max(0, at - 200), at + 80).replace(/\s+/g, ' ')}…`);
       }
     }
-    console.log(`personal data: searched ${env.lines.length} log lines, ${otlp.spans.length} spans, ${deadLetters.length} dead letters, ${brokerReasons.length} broker dead letters\n${rows.join('\n')}`);
+    console.log(`personal data: searched ${env.logs.length} log lines, ${otlp.spans.length} spans, ${deadLetters.length} dead letters, ${brokerReasons.length} broker dead letters\n${rows.join('\n')}`);
     for (const leak of leaks) console.log(`LEAK ${leak}`);
-    if (process.env.PULSE_PD_SHOW_LOGS) console.log(env.lines.join('\n'));
+    if (process.env.PULSE_PD_SHOW_LOGS) console.log(env.logs.join('\n'));
 
     // Pulse has no debug-level calls today; LOG_LEVEL=debug makes sure any that are added later are searched too.
-    expect(env.lines.filter((l) => l.includes('"level":')).length, 'log lines were written').toBeGreaterThan(10);
+    expect(env.logs.filter((l) => l.includes('"level":')).length, 'log lines were written').toBeGreaterThan(10);
     expect(otlp.spans.length, 'spans were exported').toBeGreaterThan(50);
     expect(otlp.spans.some((s) => s.name.endsWith('/SendNotification')), 'SendNotification spans').toBe(true);
     expect(failedDeliveries.map((d) => d.channel).sort()).toEqual([Channel.EMAIL, Channel.SMS]);

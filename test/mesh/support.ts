@@ -19,7 +19,7 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
 export interface IsolatedMesh {
   mesh: ProcessMesh;
   vhost: string;
-  /** Lines the services wrote, for diagnosis when a test fails. */
+  /** The latest lines the services wrote (at most keepLines), each prefixed "<service> | ". */
   logs: string[];
   /** Messages per queue in the vhost. */
   queueDepths(): Promise<Record<string, number>>;
@@ -28,7 +28,13 @@ export interface IsolatedMesh {
   stop(): Promise<void>;
 }
 
-export async function startIsolatedMesh(env: ProcessMeshOptions['env'] = {}): Promise<IsolatedMesh> {
+export interface IsolatedMeshOptions {
+  /** Lines kept, the latest ones (default 5,000: enough to diagnose; a test searching every line asks for more). */
+  keepLines?: number;
+}
+
+export async function startIsolatedMesh(env: ProcessMeshOptions['env'] = {}, options: IsolatedMeshOptions = {}): Promise<IsolatedMesh> {
+  const keepLines = options.keepLines ?? 5_000;
   const vhost = uniqueName('pulse-test-');
   await rabbitmqctl('add_vhost', vhost);
   const url = new URL(brokerUrl());
@@ -38,15 +44,26 @@ export async function startIsolatedMesh(env: ProcessMeshOptions['env'] = {}): Pr
   const logs: string[] = [];
   // Without MongoDB here, each service journals its embedded store so a killed process comes back with its data.
   const dataDir = mkdtempSync(join(tmpdir(), 'pulse-mesh-'));
-  const mesh = await ProcessMesh.start({
-    amqpUrl: url.toString(),
-    ports: 'free',
-    env: { LOG_LEVEL: 'warn', PULSE_DATA_DIR: dataDir, ...env },
-    onLine: (service: ServiceName, line: string) => {
-      logs.push(`${service} | ${line}`);
-      if (logs.length > 5_000) logs.shift();
-    },
-  });
+  const cleanUp = async () => {
+    await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  let mesh: ProcessMesh;
+  try {
+    mesh = await ProcessMesh.start({
+      amqpUrl: url.toString(),
+      ports: 'free',
+      env: { LOG_LEVEL: 'warn', PULSE_DATA_DIR: dataDir, ...env },
+      onLine: (service: ServiceName, line: string) => {
+        logs.push(`${service} | ${line}`);
+        if (logs.length > keepLines) logs.shift();
+      },
+    });
+  } catch (err) {
+    await cleanUp();
+    console.log(`mesh failed to start; last lines:\n${logs.slice(-40).join('\n')}`);
+    throw err;
+  }
   return {
     mesh,
     vhost,
@@ -65,12 +82,11 @@ export async function startIsolatedMesh(env: ProcessMeshOptions['env'] = {}): Pr
       );
     },
     async dropBrokerConnections() {
-      await rabbitmqctl('close_all_connections', '--vhost', vhost, '--limit', '1000', 'pulse test: broker connection restart');
+      await rabbitmqctl('close_all_connections', '--vhost', vhost, '--limit', '1000', 'pulse test: broker connection drop');
     },
     async stop() {
       await mesh.stop();
-      await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
+      await cleanUp();
     },
   };
 }

@@ -92,6 +92,8 @@ function hexId(id: string | undefined): string {
 export interface OtlpReceiver {
   /** Base URL for OTEL_EXPORTER_OTLP_ENDPOINT (the exporters append /v1/traces). */
   url: string;
+  /** What a service needs to export every span here as OTLP/JSON within 100 ms (overriding the shell's settings). */
+  env: Record<string, string | undefined>;
   spans: ReceivedSpan[];
   /** Every request body received, decompressed, as text. */
   bodies: string[];
@@ -130,8 +132,18 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      OTEL_SDK_DISABLED: undefined,
+    },
     spans,
     bodies,
     errors,

@@ -65,13 +65,7 @@ describeBroker('one trace across the mesh processes (OTLP)', () => {
       SLACK_BOT_TOKEN: 'xoxb-trace-test',
       SLACK_API_URL: `${slack.origin}/api`,
       LOG_LEVEL: 'info',
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_SDK_DISABLED: undefined,
+      ...receiver.env,
     });
     api = meshClients(env.mesh.urls, env.mesh.token);
   }, 180_000);

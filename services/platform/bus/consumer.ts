@@ -46,12 +46,13 @@ interface InboxRecord extends Doc {
 }
 
 const INBOX = 'inbox';
-const INBOX_RETENTION_SECONDS = 7 * 24 * 3_600;
+/** How long a processed event's id is remembered: a redelivery later than that would be processed again. */
+export const INBOX_RETENTION_SECONDS = 7 * 24 * 3_600;
 
 class AlreadyProcessed extends Error {}
 
-export async function initInbox(store: Store): Promise<void> {
-  await store.collection<InboxRecord>(INBOX).createIndex({ processedAt: 1 }, { expireAfterSeconds: INBOX_RETENTION_SECONDS });
+export async function initInbox(store: Store, retentionSeconds = INBOX_RETENTION_SECONDS): Promise<void> {
+  await store.collection<InboxRecord>(INBOX).createIndex({ processedAt: 1 }, { expireAfterSeconds: retentionSeconds });
 }
 
 export interface ConsumerDeps {

@@ -100,6 +100,24 @@ describe('outbox', () => {
     expect(await outbox.poll(0)).toBe(1);
     await until(() => probe.seen.length === 1);
   });
+
+  it('keeps sent rows for its retention only, and unsent rows until they are sent', async () => {
+    const { store, bus, deps } = setup();
+    const outbox = new Outbox(store, bus, deps, 60);
+    await outbox.init();
+    const transaction = createTransact(store, outbox, bus);
+    await transaction(async (tx) => void (await tx.emit('review.resolved', resolved('kept'))));
+    const rows = store.collection<OutboxRow>('outbox');
+    await until(async () => (await rows.findOne({ _id: 'kept' }))?.sentAt != null);
+    // A row committed but never published (a crash before the fast path).
+    await store.collection<OutboxRow>('outbox').insertOne({ ...(await rows.findOne({ _id: 'kept' }))!, _id: 'unsent', sentAt: null });
+    const sentAt = (await rows.findOne({ _id: 'kept' }))!.sentAt!.getTime();
+    store.sweepExpired(new Date(sentAt + 59_000));
+    expect(await rows.findOne({ _id: 'kept' })).not.toBeNull();
+    store.sweepExpired(new Date(sentAt + 61_000));
+    expect(await rows.findOne({ _id: 'kept' })).toBeNull();
+    expect(await rows.findOne({ _id: 'unsent' })).not.toBeNull();
+  });
 });
 
 describe('idempotent consumer', () => {

@@ -17,11 +17,12 @@ export interface OutboxRow extends Doc {
   /** Trace context of the unit of work that wrote the row. */
   headers: Record<string, string>;
   createdAt: Date;
-  /** Set once the broker confirmed; sent rows expire after an hour. */
+  /** Set once the broker confirmed; sent rows are kept for the retention (an hour by default), for inspection. */
   sentAt: Date | null;
 }
 
 const COLLECTION = 'outbox';
+export const OUTBOX_RETENTION_SECONDS = 3_600;
 const POLL_INTERVAL_MS = 1_000;
 /** The poller leaves young rows to the fast path that published them right after commit. */
 const POLL_MIN_AGE_MS = 2_000;
@@ -44,10 +45,11 @@ export class Outbox {
     private readonly store: Store,
     private readonly bus: EventBus,
     private readonly deps: { log: Logger; metrics: Metrics; tracer: Tracer },
+    private readonly retentionSeconds = OUTBOX_RETENTION_SECONDS,
   ) {}
 
   async init(): Promise<void> {
-    await this.store.collection<OutboxRow>(COLLECTION).createIndex({ sentAt: 1 }, { expireAfterSeconds: 3_600 });
+    await this.store.collection<OutboxRow>(COLLECTION).createIndex({ sentAt: 1 }, { expireAfterSeconds: this.retentionSeconds });
     await this.store.collection<OutboxRow>(COLLECTION).createIndex({ createdAt: 1 });
   }
 

@@ -5,7 +5,7 @@
 import { type SlackStandIn, startSlackStandIn } from '../../support/slack-standin.js';
 import { type SmtpStandIn, startSmtpServer } from '../../support/smtp-server.js';
 import { startTwilioStandIn, type TwilioStandIn } from '../../support/twilio-standin.js';
-import { startTap, type Tap } from './tap.js';
+import { startTap, type Tap } from '../../support/tap.js';
 
 export const TWILIO_FROM = '+15005550006';
 
