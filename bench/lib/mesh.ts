@@ -6,16 +6,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../services/all-in-one/process-mesh.js';
 import { generateToken } from '../../services/platform/auth.js';
 import { type ServiceIdentities, serviceIdentities } from '../../services/all-in-one/identities.js';
-import { SERVICE_NAMES, type ServiceName, urlVariable } from '../../services/platform/catalog.js';
+import { SERVICE_NAMES, type ServiceName, START_ORDER, urlVariable } from '../../services/platform/catalog.js';
 import { sleep } from './stats.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const START_ORDER: ServiceName[] = ['preference', 'status', 'notification', 'review', 'sentiment', 'ingestion'];
 
 export type Runtime = 'tsx' | 'dist';
 
@@ -28,16 +27,6 @@ export interface MeshOptions {
   logDir: string;
   /** When set, every service runs under --cpu-prof and writes its profiles to <dir>/<service>/ on exit. */
   cpuProfDir?: string;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Node arguments that run a TypeScript entry the way the npm scripts do, or its compiled twin. */

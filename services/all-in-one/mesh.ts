@@ -4,7 +4,7 @@ import { generateToken } from '../platform/auth.js';
 import { serviceIdentities } from './identities.js';
 import type { EventBus } from '../platform/bus/bus.js';
 import { EmbeddedBus } from '../platform/bus/embedded.js';
-import { SERVICES, type ServiceName, urlVariable } from '../platform/catalog.js';
+import { SERVICES, type ServiceName, START_ORDER, urlVariable } from '../platform/catalog.js';
 import type { RunningService, ServiceModule } from '../platform/service.js';
 import { startService } from '../platform/service.js';
 import { ingestion } from '../ingestion/service.js';
@@ -14,8 +14,7 @@ import { review } from '../review/service.js';
 import { sentiment } from '../sentiment/service.js';
 import { status } from '../status/service.js';
 
-/** Downstream first: a service's peers are listening, and its events' queues declared, before it starts. */
-const START_ORDER: ServiceModule<never>[] = [preference, status, notification, review, sentiment, ingestion] as ServiceModule<never>[];
+const MODULES = { ingestion, sentiment, review, preference, notification, status } as Record<ServiceName, ServiceModule<never>>;
 
 export interface MeshOptions {
   /** Base environment (provider settings, limits, ...). Default process.env. */
@@ -56,7 +55,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const started: RunningService[] = [];
   const urls = {} as Record<ServiceName, string>;
   try {
-    for (const module of START_ORDER) {
+    for (const module of START_ORDER.map((name) => MODULES[name])) {
       const env = {
         ...base,
         PORT: String(options.ports === 'free' ? 0 : SERVICES[module.name].port),

@@ -5,12 +5,11 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../platform/auth.js';
-import { SERVICE_NAMES, SERVICES, type ServiceName, urlVariable } from '../platform/catalog.js';
+import { SERVICE_NAMES, SERVICES, type ServiceName, START_ORDER, urlVariable } from '../platform/catalog.js';
 import { type ServiceIdentities, serviceIdentities } from './identities.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Downstream first, so peers answer and queues exist before their callers and publishers start. */
-const START_ORDER: ServiceName[] = ['preference', 'status', 'notification', 'review', 'sentiment', 'ingestion'];
 
 export interface ProcessMeshOptions {
   amqpUrl: string;
@@ -22,7 +21,8 @@ export interface ProcessMeshOptions {
   onLine?: (service: ServiceName, line: string) => void;
 }
 
-async function freePort(): Promise<number> {
+/** A port free at the moment of asking (another process may take it before it is bound: callers retry). */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

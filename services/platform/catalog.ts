@@ -21,6 +21,9 @@ export type ServiceDescriptor<N extends ServiceName> = (typeof SERVICES)[N]['des
 
 export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 
+/** Downstream first: a service's peers are listening, and its events' queues declared, before it starts. */
+export const START_ORDER: readonly ServiceName[] = ['preference', 'status', 'notification', 'review', 'sentiment', 'ingestion'];
+
 /** The environment variable that holds a peer's base URL. */
 export function urlVariable(name: ServiceName): string {
   return `${name.toUpperCase()}_URL`;
