@@ -1,58 +1,9 @@
-// A private RabbitMQ virtual host per scenario, so the benchmark never shares queues with anyone (tests, other
-// runs), and a tap: an exclusive queue of the benchmark's own, bound to routing keys, that timestamps events
-// as they come out of the mesh without asking any service.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+// The benchmark's side of RabbitMQ (each scenario has a virtual host of its own: test/support/vhost.ts): clearing
+// what a crashed run left, and a tap: an exclusive queue of the benchmark's own, bound to routing keys, that
+// timestamps events as they come out of the mesh without asking any service.
 import { type Channel, type ChannelModel, connect, type ConsumeMessage } from 'amqplib';
 import { EXCHANGE } from '../../services/platform/bus/bus.js';
-
-const run = promisify(execFile);
-
-export function brokerUrl(): string {
-  return process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672';
-}
-
-export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 60_000 });
-  return stdout;
-}
-
-export interface Vhost {
-  name: string;
-  url: string;
-  /** Messages per queue. */
-  queueDepths(): Promise<Record<string, number>>;
-  remove(): Promise<void>;
-}
-
-export async function createVhost(prefix: string): Promise<Vhost> {
-  const name = `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  await rabbitmqctl('add_vhost', name);
-  const url = new URL(brokerUrl());
-  const user = decodeURIComponent(url.username || 'guest');
-  await rabbitmqctl('set_permissions', '-p', name, user, '.*', '.*', '.*');
-  url.pathname = `/${encodeURIComponent(name)}`;
-  return {
-    name,
-    url: url.toString(),
-    async queueDepths() {
-      const out = await rabbitmqctl('--quiet', 'list_queues', '-p', name, '--no-table-headers', 'name', 'messages');
-      return Object.fromEntries(
-        out
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => {
-            const [queue, messages] = line.trim().split(/\s+/);
-            return [queue, Number(messages)];
-          }),
-      );
-    },
-    async remove() {
-      await rabbitmqctl('delete_vhost', name).catch(() => undefined);
-    },
-  };
-}
+import { rabbitmqctl } from '../../test/support/vhost.js';
 
 /** Removes vhosts a crashed earlier run left behind (they all start with the benchmark's prefix). */
 export async function removeStaleVhosts(prefix: string): Promise<void> {

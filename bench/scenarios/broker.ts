@@ -13,7 +13,7 @@ import { newId } from '../../services/platform/ids.js';
 import type { Context } from '../lib/context.js';
 import { ROOT } from '../lib/mesh.js';
 import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
-import { createVhost } from '../lib/rabbit.js';
+import { createVhost } from '../../test/support/vhost.js';
 import { log, table } from '../lib/report.js';
 import { round, sleep } from '../lib/stats.js';
 import { CALM_TEXTS } from '../lib/workload.js';

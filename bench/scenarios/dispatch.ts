@@ -18,7 +18,7 @@ import type { Context } from '../lib/context.js';
 import { type Due, type LoopReport, openLoop, windowed } from '../lib/load.js';
 import { BenchMesh } from '../lib/mesh.js';
 import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
-import { createVhost } from '../lib/rabbit.js';
+import { createVhost } from '../../test/support/vhost.js';
 import { log, table } from '../lib/report.js';
 import { RetryCounter, withRetry } from '../lib/retry.js';
 import { epochMs, type Percentiles, percentiles, round, sleep, waitFor } from '../lib/stats.js';

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestionService } from '../../gen/pulse/ingestion/v1/ingestion_service_pb.js';
 import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
@@ -16,6 +15,7 @@ import { type Mesh, startMesh } from '../../services/all-in-one/mesh.js';
 import { ConfigError, EnvReader } from '../../services/platform/config.js';
 import { readTlsConfig } from '../../services/platform/tls.js';
 import { eventually } from '../support/clients.js';
+import { stockGrpcClients } from '../support/grpc-js.js';
 import { h2Request, hasOpenssl, selfSignedCert, tempDir } from './support.js';
 
 const OPENSSL = hasOpenssl();
@@ -100,26 +100,7 @@ describe.skipIf(!OPENSSL)('TLS', () => {
   });
 
   it('serves a stock gRPC client with TLS credentials, with auth and health', async () => {
-    const definition = protoLoader.loadSync(['pulse/ingestion/v1/ingestion_service.proto', 'grpc/health/v1/health.proto'], {
-      includeDirs: ['proto'],
-      keepCase: false,
-      enums: String,
-      defaults: true,
-    });
-    const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-      pulse: { ingestion: { v1: { IngestionService: grpc.ServiceClientConstructor } } };
-      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-    };
-    const address = mesh.urls.ingestion.replace('https://', '');
-    const credentials = grpc.credentials.createSsl(Buffer.from(ca));
-    const client = new loaded.pulse.ingestion.v1.IngestionService(address, credentials);
-    const health = new loaded.grpc.health.v1.Health(address, credentials);
-    const call = <T>(c: grpc.Client, method: string, req: object, metadata = new grpc.Metadata()) =>
-      new Promise<T>((resolve, reject) =>
-        (c as unknown as Record<string, Function>)[method](req, metadata, { deadline: Date.now() + 5_000 }, (err: Error | null, res: T) =>
-          err ? reject(err) : resolve(res),
-        ),
-      );
+    const { ingestion: client, health, call, close } = stockGrpcClients(mesh.urls.ingestion.replace('https://', ''), grpc.credentials.createSsl(Buffer.from(ca)));
     const auth = new grpc.Metadata();
     auth.set('authorization', `Bearer ${mesh.token}`);
     try {
@@ -128,8 +109,7 @@ describe.skipIf(!OPENSSL)('TLS', () => {
       await expect(call(client, 'getInteraction', { messageId: 'tls-grpc-1' })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
       expect(await call<{ status: string }>(health, 'check', { service: '' })).toEqual({ status: 'SERVING' });
     } finally {
-      client.close();
-      health.close();
+      close();
     }
   });
 

@@ -2,11 +2,11 @@
 // over h2c, gRPC health checks and the plain probes, run against a real service on a free port.
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../services/platform/log.js';
 import { type RunningService, startService } from '../../services/platform/service.js';
 import { ingestion } from '../../services/ingestion/service.js';
+import { stockGrpcClients } from '../support/grpc-js.js';
 
 const TOKEN = 'one-port-test-token-0123456789';
 let service: RunningService;
@@ -74,25 +74,7 @@ describe('one port, every protocol', () => {
   });
 
   it('serves a stock gRPC client (@grpc/grpc-js) over h2c, with auth and health', async () => {
-    const definition = protoLoader.loadSync(['pulse/ingestion/v1/ingestion_service.proto', 'grpc/health/v1/health.proto'], {
-      includeDirs: ['proto'],
-      keepCase: false,
-      enums: String,
-      defaults: true,
-    });
-    const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-      pulse: { ingestion: { v1: { IngestionService: grpc.ServiceClientConstructor } } };
-      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-    };
-    const address = service.url.replace('http://', '');
-    const client = new loaded.pulse.ingestion.v1.IngestionService(address, grpc.credentials.createInsecure());
-    const health = new loaded.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
-    const call = <T>(c: grpc.Client, method: string, req: object, metadata = new grpc.Metadata()) =>
-      new Promise<T>((resolve, reject) =>
-        (c as unknown as Record<string, Function>)[method](req, metadata, { deadline: Date.now() + 5_000 }, (err: Error | null, res: T) =>
-          err ? reject(err) : resolve(res),
-        ),
-      );
+    const { ingestion: client, health, call, close } = stockGrpcClients(service.url.replace('http://', ''), grpc.credentials.createInsecure());
     const auth = new grpc.Metadata();
     auth.set('authorization', `Bearer ${TOKEN}`);
     try {
@@ -109,8 +91,7 @@ describe('one port, every protocol', () => {
       expect(status.status).toBe('NOT_SERVING');
       await expect(call(health, 'check', { service: 'no.such.Service' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     } finally {
-      client.close();
-      health.close();
+      close();
     }
   });
 

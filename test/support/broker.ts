@@ -4,12 +4,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type Channel, connect, type Options, type Replies } from 'amqplib';
 import { describe, it } from 'vitest';
+import { brokerUrl } from './vhost.js';
+
+export { brokerUrl };
 
 const run = promisify(execFile);
 
-export function brokerUrl(): string {
-  return process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672';
-}
 
 function safeUrl(): string {
   const url = new URL(brokerUrl());

@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { rabbitmqctl } from '../mesh/support.js';
-import { brokerUrl, describeBroker, uniqueName } from '../support/broker.js';
+import { describeBroker } from '../support/broker.js';
+import { createVhost } from '../support/vhost.js';
 import { Kind, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
 
 const run = promisify(execFile);
@@ -17,18 +17,14 @@ const ERROR = 2;
 describeBroker('trace across retries and dead-letter replays (RabbitMQ)', () => {
   it('keeps a retried event in its trace and links a replayed dead letter to where it was published', async () => {
     const receiver = await startOtlpReceiver();
-    const vhost = uniqueName('pulse-test-');
-    await rabbitmqctl('add_vhost', vhost);
+    const vhost = await createVhost('pulse-test-');
     try {
-      const url = new URL(brokerUrl());
-      await rabbitmqctl('set_permissions', '-p', vhost, decodeURIComponent(url.username || 'guest'), '.*', '.*', '.*');
-      url.pathname = `/${encodeURIComponent(vhost)}`;
       await run(process.execPath, ['--import', 'tsx', '--import', './services/platform/telemetry-register.ts', 'test/tracing/fixtures/retry-and-replay.ts'], {
         cwd: ROOT,
         timeout: 60_000,
         env: {
           ...process.env,
-          AMQP_URL: url.toString(),
+          AMQP_URL: vhost.url,
           OTEL_SERVICE_NAME: 'pulse-fixture',
           OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
           OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -85,7 +81,7 @@ describeBroker('trace across retries and dead-letter replays (RabbitMQ)', () => 
 
       expect(receiver.bodies.join('\n')).not.toContain('zed.quill');
     } finally {
-      await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
+      await vhost.remove();
       await receiver.close();
     }
   }, 90_000);

@@ -2,8 +2,7 @@
 // events exchange, raw publishing as a foreign client would, and draining a dead-letter queue to read its headers.
 import { type Channel, type ChannelModel, connect, type Options } from 'amqplib';
 import { DEAD_LETTER_REASON_HEADER, EXCHANGE, SOURCE_QUEUE_HEADER } from '../../../services/platform/bus/bus.js';
-import { brokerUrl } from '../../support/broker.js';
-import { rabbitmqctl } from '../../mesh/support.js';
+import { brokerUrl, rabbitmqctl } from '../../support/vhost.js';
 
 export function vhostUrl(vhost: string): string {
   const url = new URL(brokerUrl());
