@@ -2,12 +2,13 @@
 // scenario (stdout, Markdown) and writes the same figures as JSON to bench/results/latest.json.
 //
 //   tsx bench/run.ts [--profile full|smoke] [--only broker,monitoring,dispatch,rpc,embedded,sentiment]
-//                    [--runtime tsx|dist] [--cpu-prof] [--out bench/results]
+//                    [--runtime tsx|dist] [--cpu-prof] [--soak-minutes N] [--out bench/results]
 //
 // --profile smoke: tiny counts and durations (under a minute in all), for CI to keep the harness from rotting.
 // --runtime dist: run the services from the compiled dist/ (`npm run build` first) instead of through tsx.
 // --cpu-prof: run the service processes under `node --cpu-prof`; profiles land in <out>/profiles/<scenario>/ and
 //             are summarised by bench/profile-summary.ts.
+// --soak-minutes: how long the embedded soak runs (the profile's own length otherwise: 10 minutes in full).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     runtime: { type: 'string', default: 'tsx' },
     'cpu-prof': { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
   },
 });
@@ -43,7 +45,13 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const runDir = join(outDir, `run-${stamp}`);
 mkdirSync(runDir, { recursive: true });
 
-const ctx: Context = { profile: PROFILES[profileName], runtime, outDir: runDir, cpuProf: values['cpu-prof']! };
+const profile = { ...PROFILES[profileName] };
+if (values['soak-minutes'] !== undefined) {
+  const minutes = Number(values['soak-minutes']);
+  if (!(minutes > 0 && minutes <= 120)) throw new Error('--soak-minutes must be a number of minutes, at most 120');
+  profile.embedded = { ...profile.embedded, soakMs: minutes * 60_000 };
+}
+const ctx: Context = { profile, runtime, outDir: runDir, cpuProf: values['cpu-prof']! };
 const machine = {
   cores: os.availableParallelism(),
   cpu: os.cpus()[0]?.model ?? 'unknown',

@@ -2,9 +2,10 @@
 //   - time from spawning `npm start` to every service answering /readyz;
 //   - resident memory idle, then after scenario 3's load (dispatch, closed loop, for a while), then during a soak
 //     at half the rate that load reached, sampled throughout: the slope of a least-squares line through the
-//     samples after the first fifth says whether memory keeps growing (MB per minute);
-//   - what the growth is made of: the in-memory stores keep every document (notifications, deliveries, statuses,
-//     inbox items, outbox rows for an hour, processed-event records for a week), so the documents they hold
+//     samples once `npm start`'s retention window has filled (settled notifications are kept 5 minutes, swept
+//     every minute; the first fifth when the soak is too short for that) says whether memory keeps growing;
+//   - what the growth is made of: the in-memory stores hold notifications, deliveries, statuses, inbox items,
+//     outbox rows and processed-event records until their retention passes, so the documents they hold
 //     (pulse_store_documents) are sampled with the memory, memory is fitted against them, and what the documents
 //     do not explain is reported as its own slope (a leak would show there);
 //   - the same start-up measured for the compiled mesh (dist/, `npm run build`), when built.
@@ -20,12 +21,14 @@ import { benchClients } from '../lib/clients.js';
 import type { Context } from '../lib/context.js';
 import { type Due, openLoop, windowed } from '../lib/load.js';
 import { ROOT } from '../lib/mesh.js';
+import { EMBEDDED_RETENTION } from '../../services/all-in-one/mesh.js';
 import { CpuMeter, processTree, rssBytes, waitQuiet } from '../lib/procstat.js';
 import { log, table } from '../lib/report.js';
 import { epochMs, linearFit, round, sleep } from '../lib/stats.js';
 import { createUsers, notificationRequest, UNLIMITED_RATES } from './dispatch.js';
 
 const MB = 2 ** 20;
+const minutes = (samples: readonly { s: number }[]) => samples.map((sample) => sample.s / 60);
 
 async function portFree(port: number): Promise<boolean> {
   const server = net.createServer();
@@ -304,12 +307,24 @@ async function measure(ctx: Context, mesh: Running, launcher: string): Promise<E
     const soakCpu = meter.end();
     clearInterval(sampler);
     const soakS = (epochMs() - s0) / 1000;
-    const steady = samples.filter((s) => s.s >= soakS / 5);
-    const minutes = steady.map((s) => s.s / 60);
-    const rssFit = linearFit(minutes, steady.map((s) => s.rssMb));
-    const heapFit = linearFit(minutes, steady.map((s) => s.heapMb));
+    // Records leave a retention plus one sweep after they settle: only then can the line be flat.
+    const filledS = EMBEDDED_RETENTION.historySeconds + 60;
+    const steadyFromS = soakS >= filledS + 120 ? filledS : soakS / 5;
+    const steady = samples.filter((s) => s.s >= steadyFromS);
+    const documentsFit = linearFit(minutes(steady), steady.map((s) => s.documents));
+    // The garbage collector saws RSS up and down by hundreds of MB; what it keeps is the floor: the lowest sample of
+    // each half of the steady window, per minute between the halves' midpoints.
+    // The heap's floor is the data live after a collection; RSS keeps what the heap once reached.
+    const half = (steady.length / 2) | 0;
+    const halvesApartMin = steady.length > 1 ? (steady[steady.length - 1].s - steady[0].s) / 2 / 60 : NaN;
+    const floorSlope = (of: (s: Sample) => number) => {
+      const floor = (part: readonly Sample[]) => Math.min(...part.map(of));
+      return half > 0 ? (floor(steady.slice(half)) - floor(steady.slice(0, half))) / halvesApartMin : NaN;
+    };
+    const rssFit = linearFit(minutes(steady), steady.map((s) => s.rssMb));
+    const heapFit = linearFit(minutes(steady), steady.map((s) => s.heapMb));
     const perDoc = linearFit(steady.map((s) => s.documents), steady.map((s) => s.rssMb));
-    const unexplained = linearFit(minutes, steady.map((s) => s.rssMb - (perDoc.intercept + perDoc.slope * s.documents)));
+    const unexplained = linearFit(minutes(steady), steady.map((s) => s.rssMb - (perDoc.intercept + perDoc.slope * s.documents)));
     const first = samples[0];
     const last = samples[samples.length - 1];
     const documentsByCollection: Record<string, number> = {};
@@ -326,11 +341,15 @@ async function measure(ctx: Context, mesh: Running, launcher: string): Promise<E
       rssStartMb: first?.rssMb ?? NaN,
       rssEndMb: last?.rssMb ?? NaN,
       heapEndMb: last?.heapMb ?? NaN,
+      steadyFromS: round(steadyFromS),
       rssSlopeMbPerMin: round(rssFit.slope, 2),
+      rssFloorSlopeMbPerMin: round(floorSlope((s) => s.rssMb), 2),
       heapSlopeMbPerMin: round(heapFit.slope, 2),
+      heapFloorSlopeMbPerMin: round(floorSlope((s) => s.heapMb), 2),
       r2: round(rssFit.r2, 2),
       documentsStart: first?.documents ?? NaN,
       documentsEnd: last?.documents ?? NaN,
+      documentsSlopePerMin: round(documentsFit.slope),
       bytesPerDocument: round(perDoc.slope * MB),
       unexplainedSlopeMbPerMin: round(unexplained.slope, 2),
       backlogAtEnd: 2 * (accepted - acceptedBefore) - (latest.through - soakBase),
@@ -369,9 +388,12 @@ function print(r: EmbeddedResult): void {
         ['RSS after the load (MB)', load.rssAfterMb],
         [`soak (${soak.durationS} s at ${soak.rate} notifications/s): deliveries/s`, soak.deliveredPerSecond],
         ['soak: RSS start -> end (MB)', `${soak.rssStartMb} -> ${soak.rssEndMb}`],
-        ['soak: RSS slope after warm-up (MB/min)', soak.rssSlopeMbPerMin],
+        [`soak: RSS slope from ${soak.steadyFromS} s on (MB/min)`, soak.rssSlopeMbPerMin],
+        ['soak: RSS floor slope, lowest sample of each half of that (MB/min)', soak.rssFloorSlopeMbPerMin],
         ['soak: heap-used slope (MB/min)', soak.heapSlopeMbPerMin],
+        ['soak: heap-used floor slope, lowest sample of each half (MB/min)', soak.heapFloorSlopeMbPerMin],
         ['soak: documents held start -> end', `${soak.documentsStart} -> ${soak.documentsEnd}`],
+        ['soak: documents held, slope (per min)', soak.documentsSlopePerMin],
         ['soak: RSS per document held (bytes)', soak.bytesPerDocument],
         ['soak: RSS slope the documents do not explain (MB/min)', soak.unexplainedSlopeMbPerMin],
         ['soak: backlog at end (deliveries)', soak.backlogAtEnd],

@@ -14,6 +14,14 @@ import { review } from '../review/service.js';
 import { sentiment } from '../sentiment/service.js';
 import { status } from '../status/service.js';
 
+/**
+ * What `npm start` keeps, in seconds. Everything is held in memory there: an hour of sent outbox rows, a week of
+ * processed event ids and a month of settled notifications would soon be most of the process under steady load.
+ * In one process nothing is redelivered late, and minutes are enough to look at what was just sent; with these,
+ * memory levels off under any steady load. Each can still be set in the environment.
+ */
+export const EMBEDDED_RETENTION = { outboxSeconds: 60, inboxSeconds: 120, historySeconds: 300 };
+
 const MODULES = { ingestion, sentiment, review, preference, notification, status } as Record<ServiceName, ServiceModule<never>>;
 
 export interface MeshOptions {
@@ -47,10 +55,9 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   if (ownTokens) base.PULSE_API_TOKENS = [base.PULSE_API_TOKENS, ownTokens.entries].filter(Boolean).join(',');
   delete base.AMQP_URL; // one process, one embedded bus
   delete base.PORT;
-  // Bookkeeping held in memory: an hour of sent outbox rows and a week of processed event ids would soon be most
-  // of the process under steady load. In one process nothing is redelivered late, so minutes of each are plenty.
-  base.PULSE_OUTBOX_RETENTION_SECONDS ??= '60';
-  base.PULSE_INBOX_RETENTION_SECONDS ??= '120';
+  base.PULSE_OUTBOX_RETENTION_SECONDS ??= String(EMBEDDED_RETENTION.outboxSeconds);
+  base.PULSE_INBOX_RETENTION_SECONDS ??= String(EMBEDDED_RETENTION.inboxSeconds);
+  base.PULSE_HISTORY_RETENTION_SECONDS ??= String(EMBEDDED_RETENTION.historySeconds);
   const bus = new EmbeddedBus();
   const started: RunningService[] = [];
   const urls = {} as Record<ServiceName, string>;

@@ -123,8 +123,9 @@ export function createAccept(deps: AcceptDeps): Accept {
     if (options.caller !== undefined) limit([...baseLimits, ...channelLimits(plans)], true);
 
     const write = async (tx: UnitOfWork) => {
-      await deps.notifications.insert(tx, notification);
-      await deps.deliveries.insert(tx, deliveries);
+      const purgeAt = deps.deliveries.purgeAtOnInsert(deliveries, at);
+      await deps.notifications.insert(tx, notification, purgeAt);
+      await deps.deliveries.insert(tx, deliveries, purgeAt);
       await tx.emit('notification.status.changed', notificationAccepted(notification));
       for (const delivery of deliveries) {
         await tx.emit('notification.status.changed', deliveryChanged(delivery, at));

@@ -27,6 +27,7 @@ describe('notification settings', () => {
     expect(config.digestWindowMs).toBe(60_000);
     expect([...config.retry.retryUnknownOutcome]).toEqual([Channel.EMAIL]);
     expect(config.processingLeaseMs).toBeGreaterThan(config.sendTimeoutMs);
+    expect(config.historySeconds).toBe(30 * 86_400);
   });
 
   it('reads overrides', () => {
@@ -36,16 +37,19 @@ describe('notification settings', () => {
       NOTIFICATION_RETRY_UNKNOWN_OUTCOME_CHANNELS: 'email, sms',
       NOTIFICATION_RATE_USER_PER_SECOND: '0.5',
       NOTIFICATION_DIGEST_WINDOW_MS: '0',
+      PULSE_HISTORY_RETENTION_SECONDS: '600',
     });
     expect(config.prefetch.low).toBe(2);
     expect(config.retry.maxAttempts[Channel.SMS]).toBe(9);
     expect([...config.retry.retryUnknownOutcome]).toEqual([Channel.EMAIL, Channel.SMS]);
     expect(config.rateLimits.user).toEqual({ perSecond: 0.5, burst: 30 });
     expect(config.digestWindowMs).toBe(0);
+    expect(config.historySeconds).toBe(600);
   });
 
   it('names the variable of every bad value', () => {
     expect(problems({ NOTIFICATION_PREFETCH_HIGH: '0' })[0]).toMatch(/^NOTIFICATION_PREFETCH_HIGH /);
+    expect(problems({ PULSE_HISTORY_RETENTION_SECONDS: '30' })[0]).toMatch(/^PULSE_HISTORY_RETENTION_SECONDS /);
     expect(problems({ NOTIFICATION_RETRY_UNKNOWN_OUTCOME_CHANNELS: 'email,fax' })[0]).toMatch(/^NOTIFICATION_RETRY_UNKNOWN_OUTCOME_CHANNELS .*fax/);
     expect(problems({ NOTIFICATION_SEND_TIMEOUT_MS: '30000', NOTIFICATION_PROCESSING_LEASE_MS: '31000' })[0]).toMatch(
       /^NOTIFICATION_PROCESSING_LEASE_MS must be longer than 32000 ms/,

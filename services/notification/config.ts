@@ -1,6 +1,7 @@
 // Notification's own settings, read once at start from NOTIFICATION_* variables (provider settings come from the
 // providers' own reader). Every value has a default that suits one replica of `npm start`.
 import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { readHistoryRetention } from '../common/history.js';
 import type { EnvReader } from '../platform/config.js';
 import { type ProviderConfig, readProviderConfig } from './providers/index.js';
 import type { LaneName } from './lanes.js';
@@ -25,6 +26,8 @@ export interface NotificationConfig {
   digestWindowMs: number;
   /** Most notifications one digest message combines. */
   digestMaxSize: number;
+  /** Seconds a notification and its deliveries are kept once nothing more is coming for them (common/history.ts). */
+  historySeconds: number;
 }
 
 /**
@@ -103,5 +106,6 @@ export function readNotificationConfig(env: EnvReader): NotificationConfig {
     planCacheTtlMs: env.int('NOTIFICATION_PLAN_CACHE_TTL_MS', 5_000, { min: 0, max: 300_000 }),
     digestWindowMs: env.int('NOTIFICATION_DIGEST_WINDOW_MS', 60_000, { min: 0, max: 86_400_000 }),
     digestMaxSize: env.int('NOTIFICATION_DIGEST_MAX_SIZE', 50, { min: 2, max: 500 }),
+    historySeconds: readHistoryRetention(env),
   };
 }

@@ -1,7 +1,9 @@
 // The dead_letters collection: one record per delivery that failed for good (permanent failure, attempts used up,
 // outcome unknown). Written in the same unit of work as the delivery's move to FAILED / DEAD_LETTERED, so there is
 // exactly one per failure; a replay marks it replayed_at and a later failure of the same delivery makes a new one.
+// Kept for the history retention after the failure (common/history.ts), as long as the delivery at the least.
 import type { Channel, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { PURGE_INDEX, retentionEnd } from '../common/history.js';
 import type { Doc, Filter, Store, TxScope } from '../platform/store/collection.js';
 
 export interface DeadLetterDoc extends Doc {
@@ -15,6 +17,8 @@ export interface DeadLetterDoc extends Doc {
   provider: string;
   failedAt: Date;
   replayedAt: Date | null;
+  /** When the store removes it. Set by the repository. */
+  purgeAt?: Date;
 }
 
 export interface DeadLetterQuery {
@@ -55,7 +59,10 @@ function reasonMatcher(query: DeadLetterQuery): (doc: DeadLetterDoc) => boolean 
 }
 
 export class DeadLetterRepository {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly retentionSeconds: number,
+  ) {}
 
   private get collection() {
     return this.store.collection<DeadLetterDoc>(COLLECTION);
@@ -64,10 +71,11 @@ export class DeadLetterRepository {
   async init(): Promise<void> {
     await this.collection.createIndex({ failedAt: -1, _id: -1 });
     await this.collection.createIndex({ deliveryId: 1 });
+    await this.collection.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
   }
 
   insert(tx: TxScope, doc: DeadLetterDoc): Promise<void> {
-    return tx.collection<DeadLetterDoc>(COLLECTION).insertOne(doc);
+    return tx.collection<DeadLetterDoc>(COLLECTION).insertOne({ ...doc, purgeAt: retentionEnd(doc.failedAt, this.retentionSeconds) });
   }
 
   /** One page, newest first. `next` is set when more may follow. */

@@ -1,12 +1,14 @@
 // The deliveries collection: one document per channel and address of a notification, the source of truth for
 // where it stands. Every change of state is a conditional update on the state it was seen in (state, attempt and
 // the job allowed to work on it), written with its status event in one unit of work: two workers, two replicas
-// of the scheduler, or a cancel racing a send can never both move the same delivery.
+// of the scheduler, or a cancel racing a send can never both move the same delivery. Once the last delivery of a
+// notification comes to rest, it and its notification are kept for the history retention (common/history.ts).
 import type { InboxContent } from '../../gen/pulse/events/v1/events_pb.js';
 import { type Channel, DeliveryState, type Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { AWAITING, awaitsWork, keptUntil, PURGE_INDEX } from '../common/history.js';
 import type { Doc, Store, TxScope } from '../platform/store/collection.js';
 import type { UnitOfWork } from '../platform/unit-of-work.js';
-import type { RecipientRef } from './notifications.js';
+import type { NotificationRepository, RecipientRef } from './notifications.js';
 import { deliveryChanged } from './status-events.js';
 
 export interface DeliveryDoc extends Doc {
@@ -46,6 +48,8 @@ export interface DeliveryDoc extends Doc {
   providerMessageId: string;
   createdAt: Date;
   updatedAt: Date;
+  /** When the store removes it (with its notification): null while any delivery of the notification awaits work. */
+  purgeAt?: Date | null;
 }
 
 /** Fields a state change may set; state and attempt always. */
@@ -58,10 +62,16 @@ export type DeliveryChange = Pick<DeliveryDoc, 'state' | 'attempt'> &
   >;
 
 const COLLECTION = 'deliveries';
+/** Compare-and-set rounds of decidePurge before the unit of work gives up (and is retried). */
+const MAX_PURGE_ROUNDS = 20;
 const S = DeliveryState;
 
 export class DeliveryRepository {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly notifications: NotificationRepository,
+    private readonly retentionSeconds: number,
+  ) {}
 
   private get collection() {
     return this.store.collection<DeliveryDoc>(COLLECTION);
@@ -75,10 +85,16 @@ export class DeliveryRepository {
     await c.createIndex({ state: 1, expiresAt: 1 });
     await c.createIndex({ state: 1, processingAt: 1 });
     await c.createIndex({ digestKey: 1, dueAt: 1 });
+    await c.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
   }
 
-  async insert(tx: TxScope, docs: readonly DeliveryDoc[]): Promise<void> {
-    for (const doc of docs) await tx.collection<DeliveryDoc>(COLLECTION).insertOne(doc);
+  /** The purgeAt a new notification's records start with (kept while any of its deliveries awaits work). */
+  purgeAtOnInsert(docs: readonly DeliveryDoc[], at: Date): Date | null {
+    return keptUntil(docs.some((d) => awaitsWork(d.state)), at, this.retentionSeconds);
+  }
+
+  async insert(tx: TxScope, docs: readonly DeliveryDoc[], purgeAt: Date | null): Promise<void> {
+    for (const doc of docs) await tx.collection<DeliveryDoc>(COLLECTION).insertOne({ ...doc, purgeAt });
   }
 
   get(id: string): Promise<DeliveryDoc | null> {
@@ -129,15 +145,37 @@ export class DeliveryRepository {
    * no event.
    */
   async move(tx: UnitOfWork, seen: DeliveryDoc, change: DeliveryChange, at: Date, inbox?: InboxContent): Promise<DeliveryDoc | null> {
-    const next = await tx.collection<DeliveryDoc>(COLLECTION).findOneAndUpdate(
+    const deliveries = tx.collection<DeliveryDoc>(COLLECTION);
+    const next = await deliveries.findOneAndUpdate(
       { _id: seen._id, state: seen.state, attempt: seen.attempt, jobId: seen.jobId },
       { $set: { ...change, updatedAt: at } },
       { returnDocument: 'after' },
     );
-    if (next && (next.state !== seen.state || next.attempt !== seen.attempt || next.reason !== seen.reason)) {
+    if (!next) return null;
+    if (next.state !== seen.state || next.attempt !== seen.attempt || next.reason !== seen.reason) {
       await tx.emit('notification.status.changed', deliveryChanged(next, at, inbox));
     }
+    if (awaitsWork(seen.state) !== awaitsWork(next.state)) await this.decidePurge(tx, next.notificationId, at);
     return next;
+  }
+
+  /**
+   * After a delivery came to rest or went back to work (a replay): its notification and all its deliveries are kept
+   * while any awaits work, else for the retention from now. The count is taken after reading the notification's
+   * purgeRevision and the decision written only if that is unchanged, so a sibling moving meanwhile makes one of the
+   * two count again; neither leaves a stale decision behind (on MongoDB the two writes also conflict).
+   */
+  private async decidePurge(tx: TxScope, notificationId: string, at: Date): Promise<void> {
+    const deliveries = tx.collection<DeliveryDoc>(COLLECTION);
+    for (let round = 0; round < MAX_PURGE_ROUNDS; round++) {
+      const notification = await this.notifications.get(notificationId, tx);
+      if (!notification) return;
+      const awaiting = await deliveries.countDocuments({ notificationId, state: { $in: [...AWAITING] } });
+      const purgeAt = keptUntil(awaiting > 0, at, this.retentionSeconds);
+      await deliveries.updateMany({ notificationId, purgeAt: { $ne: purgeAt } }, { $set: { purgeAt } });
+      if (await this.notifications.setPurgeAt(tx, notification, purgeAt)) return;
+    }
+    throw new Error(`the deliveries of notification ${notificationId} kept changing; the step will be retried`);
   }
 
   /** The scheduler takes a waiting delivery for a job; false when another replica (or a cancel) was first. */

@@ -1,8 +1,10 @@
 // The notifications collection: one document per accepted notification. The unique index on idempotencyKey is
 // what makes SendNotification idempotent across concurrent calls and replicas; the fingerprint tells a repeat of
-// the same request from a different request reusing the key.
+// the same request from a different request reusing the key. A notification leaves with its deliveries once they
+// are all at rest and the history retention has passed (common/history.ts); its idempotency key is free again then.
 import type { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import type { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { PURGE_INDEX } from '../common/history.js';
 import type { Doc, Store, TxScope } from '../platform/store/collection.js';
 
 /** Exactly one of the two is set. */
@@ -32,6 +34,10 @@ export interface NotificationDoc extends Doc {
   causeId: string;
   createdAt: Date;
   expiresAt: Date | null;
+  /** When the store removes it: null while any of its deliveries awaits work. Set by the repositories. */
+  purgeAt?: Date | null;
+  /** Bumped by every decision about purgeAt (setPurgeAt). */
+  purgeRevision?: number;
 }
 
 const COLLECTION = 'notifications';
@@ -40,12 +46,26 @@ export class NotificationRepository {
   constructor(private readonly store: Store) {}
 
   async init(): Promise<void> {
-    await this.store.collection<NotificationDoc>(COLLECTION).createIndex({ idempotencyKey: 1 }, { unique: true });
+    const c = this.store.collection<NotificationDoc>(COLLECTION);
+    await c.createIndex({ idempotencyKey: 1 }, { unique: true });
+    await c.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
   }
 
   /** Throws a duplicate-key error when the idempotency key is taken. */
-  insert(tx: TxScope, doc: NotificationDoc): Promise<void> {
-    return tx.collection<NotificationDoc>(COLLECTION).insertOne(doc);
+  insert(tx: TxScope, doc: NotificationDoc, purgeAt: Date | null): Promise<void> {
+    return tx.collection<NotificationDoc>(COLLECTION).insertOne({ ...doc, purgeAt, purgeRevision: 0 });
+  }
+
+  /**
+   * Sets when the notification leaves, if its `purgeRevision` is still the one read (compare-and-set): false when
+   * another unit of work decided meanwhile, which must then count again.
+   */
+  async setPurgeAt(tx: TxScope, seen: NotificationDoc, purgeAt: Date | null): Promise<boolean> {
+    const revision = seen.purgeRevision ?? 0;
+    const { matchedCount } = await tx
+      .collection<NotificationDoc>(COLLECTION)
+      .updateOne({ _id: seen._id, purgeRevision: seen.purgeRevision ?? null }, { $set: { purgeAt, purgeRevision: revision + 1 } });
+    return matchedCount === 1;
   }
 
   get(id: string, scope: TxScope = this.store): Promise<NotificationDoc | null> {

@@ -42,8 +42,8 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
     async start(rt) {
       const config = rt.config;
       const notifications = new NotificationRepository(rt.store);
-      const deliveries = new DeliveryRepository(rt.store);
-      const deadLetters = new DeadLetterRepository(rt.store);
+      const deliveries = new DeliveryRepository(rt.store, notifications, config.historySeconds);
+      const deadLetters = new DeadLetterRepository(rt.store, config.historySeconds);
       await notifications.init();
       await deliveries.init();
       await deadLetters.init();

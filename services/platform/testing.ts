@@ -10,6 +10,7 @@ import { Outbox, type OutboxRow } from './bus/outbox.js';
 import type { ServiceName } from './catalog.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import type { Collection, Doc, TxScope } from './store/collection.js';
 import { MemoryStore } from './store/memory.js';
 import { createTransact, type Transact } from './unit-of-work.js';
 
@@ -53,4 +54,32 @@ export async function testPlatform(service: ServiceName, shared?: EmbeddedBus): 
       await store.close();
     },
   };
+}
+
+/**
+ * The scope, with `other` run just before the first call of `method` on the collection `name`: forces another unit
+ * of work in at the one point a race needs. `ran()` tells whether it came to that.
+ */
+export function interleaving<S extends TxScope>(
+  scope: S,
+  name: string,
+  method: keyof Collection<Doc>,
+  other: () => Promise<unknown>,
+): { scope: S; ran: () => boolean } {
+  let ran = false;
+  const hook = (collection: Collection<Doc>) =>
+    new Proxy(collection, {
+      get: (target, key) =>
+        key !== method
+          ? Reflect.get(target, key)
+          : async (...args: unknown[]) => {
+              if (!ran) await ((ran = true), other());
+              return (target[method] as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            },
+    });
+  const proxied = new Proxy(scope, {
+    get: (target, key) =>
+      key === 'collection' ? (n: string) => (n === name ? hook(target.collection(n)) : target.collection(n)) : Reflect.get(target, key),
+  });
+  return { scope: proxied, ran: () => ran };
 }

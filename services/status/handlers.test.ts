@@ -7,6 +7,7 @@ import { Channel, DeliveryState as S, Priority } from '../../gen/pulse/common/v1
 import { type NotificationStatusChanged, NotificationStatusChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import { type NotificationStatus, StatusService, type WatchStatusResponse } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { movesForward } from '../common/delivery-state.js';
+import { HISTORY_RETENTION_SECONDS } from '../common/history.js';
 import type { Consumer } from '../platform/bus/bus.js';
 import { Metrics } from '../platform/metrics.js';
 import { asCaller } from '../platform/access.js';
@@ -16,7 +17,7 @@ import { InboxRepository } from './inbox.js';
 import { DeliveryMetrics } from './metrics.js';
 import { statusChangeHandler } from './status-changes.js';
 import { StatusRepository } from './statuses.js';
-import { type TestPlatform, testPlatform } from '../platform/testing.js';
+import { interleaving, type TestPlatform, testPlatform } from '../platform/testing.js';
 import { StatusFeed } from './watch.js';
 
 const log = pino({ level: 'silent' });
@@ -30,17 +31,19 @@ let handled = 0;
 /** Polls the watchers' feed made, to wait for one to have looked. */
 let polls = 0;
 
-/** Real time, but strictly increasing, so items stored one after another never share a timestamp. */
+/** Real time (moved on by `laterMs`), but strictly increasing, so items stored one after another never share a timestamp. */
 let lastMs = 0;
-const now = () => new Date((lastMs = Math.max(Date.now(), lastMs + 1)));
+let laterMs = 0;
+const now = () => new Date((lastMs = Math.max(Date.now() + laterMs, lastMs + 1)));
 
 beforeEach(async () => {
   platform = await testPlatform('status');
-  statuses = new StatusRepository(platform.store);
-  inbox = new InboxRepository(platform.store);
+  statuses = new StatusRepository(platform.store, HISTORY_RETENTION_SECONDS);
+  inbox = new InboxRepository(platform.store, HISTORY_RETENTION_SECONDS);
   await statuses.init();
   await inbox.init();
   polls = 0;
+  lastMs = laterMs = 0;
   const counted = { changedSince: (...args: Parameters<StatusRepository['changedSince']>) => (polls++, statuses.changedSince(...args)) };
   feed = new StatusFeed(counted, { pollMs: 50, overlapMs: 1_000, log });
   const metrics = new DeliveryMetrics(platform.metrics);
@@ -342,6 +345,104 @@ describe('WatchStatus', () => {
   it('requires a subject', async () => {
     const stream = api.watchStatus({})[Symbol.asyncIterator]();
     await expect(next(stream)).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: 'subject: is required: set notification_id or user_id' });
+  });
+});
+
+describe('history retention', () => {
+  const RETENTION_MS = HISTORY_RETENTION_SECONDS * 1000;
+  const DAY_MS = 86_400_000;
+  /** Runs the store's TTL sweep at atMs; the records of handled events go too, so `send` counts from what is left. */
+  const sweep = async (atMs: number) => {
+    platform.store.sweepExpired(new Date(atMs));
+    handled = await platform.store.collection('inbox').countDocuments({});
+  };
+  const kept = async (notificationId: string) => ({
+    status: (await statuses.get(notificationId))?.deliveries.length ?? 'gone',
+    inbox: (await platform.store.collection('inbox_items').countDocuments({ notificationId })) > 0,
+  });
+
+  it('keeps a status while a delivery awaits work, then for the retention after its latest change', async () => {
+    const email = { notificationId: 'ntf-h', deliveryId: 'dlv-h-email', channel: Channel.EMAIL, provider: 'smtp', attempt: 1 };
+    const sms = { notificationId: 'ntf-h', deliveryId: 'dlv-h-sms', channel: Channel.SMS, provider: 'twilio', attempt: 1 };
+    await send(change({ ...email, state: S.SENT }), change({ ...sms, state: S.DEFERRED, reason: 'quiet hours' }));
+    await sweep(Date.now() + 10 * RETENTION_MS); // the SMS waits for the morning: nothing goes
+    expect(await kept('ntf-h')).toEqual({ status: 2, inbox: false });
+
+    await send(change({ ...sms, state: S.SENT }));
+    const restedAt = Date.now();
+    await sweep(restedAt + RETENTION_MS - 5_000);
+    expect(await kept('ntf-h')).toEqual({ status: 2, inbox: false });
+    await sweep(Date.now() + RETENTION_MS + 1_000);
+    expect(await kept('ntf-h')).toEqual({ status: 'gone', inbox: false });
+    expect(await platform.store.collection('deliveries').countDocuments({ notificationId: 'ntf-h' })).toBe(0);
+    expect(await failure(api.getStatus({ notificationId: 'ntf-h' }))).toMatch(/^NotFound/);
+  });
+
+  it('keeps an inbox item and its status for the retention after delivery, or after it was read', async () => {
+    await send(handOver('ntf-unread', 'ann'), handOver('ntf-read', 'ann'));
+    const deliveredAt = Date.now();
+    laterMs = 20 * DAY_MS;
+    await api.markRead({ userId: 'ann', notificationIds: ['ntf-read'] });
+
+    await sweep(deliveredAt + RETENTION_MS + 1_000);
+    expect(await kept('ntf-unread')).toEqual({ status: 'gone', inbox: false });
+    expect(await kept('ntf-read')).toEqual({ status: 1, inbox: true });
+    expect(summary(await stateOf('ntf-read')).state).toBe('READ');
+
+    await sweep(deliveredAt + laterMs + RETENTION_MS + 1_000);
+    expect(await kept('ntf-read')).toEqual({ status: 'gone', inbox: false });
+  });
+
+  it('decides once every delivery rests, however the changes of a notification interleave', async () => {
+    const events: NotificationStatusChanged[] = [];
+    const ids = Array.from({ length: 20 }, (_, i) => `ntf-mix${i}`);
+    for (const notificationId of ids) {
+      for (const channel of [Channel.EMAIL, Channel.SMS]) {
+        const delivery = { notificationId, deliveryId: `${notificationId}-${Channel[channel]}`, channel, provider: 'p', attempt: 1 };
+        events.push(change({ ...delivery, state: S.PROCESSING }), change({ ...delivery, state: S.SENT }));
+      }
+    }
+    await send(...shuffled(events, 7)); // handled concurrently (prefetch 64)
+    type Held = { _id: string; notificationId?: string; purgeAt?: Date | null };
+    const notifications = await platform.store.collection<Held>('notifications').find({ _id: { $in: ids } });
+    const deliveries = await platform.store.collection<Held>('deliveries').find({ notificationId: { $in: ids } });
+    expect(notifications).toHaveLength(20);
+    for (const n of notifications) {
+      expect(n.purgeAt, n._id).toBeInstanceOf(Date);
+      const own = deliveries.filter((d) => d.notificationId === n._id);
+      expect(own.map((d) => d.purgeAt?.getTime()), n._id).toEqual([n.purgeAt!.getTime(), n.purgeAt!.getTime()]);
+    }
+  });
+
+  it('counts again when another change decided meanwhile (compare-and-set), so no stale decision stays', async () => {
+    const d = (n: number) => ({ notificationId: 'ntf-cas', deliveryId: `dlv-cas${n}`, channel: Channel.EMAIL, provider: 'smtp', attempt: 1 });
+    await send(change({ ...d(1), state: S.SENT }), change({ ...d(2), state: S.PROCESSING }));
+    // The second delivery comes to rest, and its change is decided, between the first decision's count and its write.
+    const otherChange = () =>
+      platform.store.transaction(async (tx) => {
+        const at = now();
+        await statuses.advanceDelivery(tx, 'dlv-cas2', { state: S.SENT, at, attempt: 1, provider: 'smtp', reason: '' });
+        await statuses.bump(tx, 'ntf-cas', at, at, true);
+      });
+    const race = interleaving(platform.store, 'deliveries', 'updateMany', otherChange);
+    const at = now();
+    await statuses.bump(race.scope, 'ntf-cas', at, at, true);
+    expect(race.ran()).toBe(true);
+    const view = (await statuses.get('ntf-cas'))!;
+    expect(view.notification.purgeAt).toBeInstanceOf(Date);
+    expect(view.deliveries.map((x) => x.purgeAt)).toEqual([view.notification.purgeAt, view.notification.purgeAt]);
+  });
+
+  it('lets a failed delivery go after the retention, and keeps it while a replay works on it', async () => {
+    const email = { notificationId: 'ntf-f', deliveryId: 'dlv-f', channel: Channel.EMAIL, provider: 'smtp', attempt: 1 };
+    await send(change({ ...email, state: S.FAILED, reason: 'mailbox does not exist' }));
+    await send(change({ ...email, state: S.DEFERRED, attempt: 2, reason: 'replay' }));
+    await sweep(Date.now() + 10 * RETENTION_MS);
+    expect(await kept('ntf-f')).toEqual({ status: 1, inbox: false });
+
+    await send(change({ ...email, state: S.FAILED, attempt: 2, reason: 'mailbox does not exist' }));
+    await sweep(Date.now() + RETENTION_MS + 1_000);
+    expect(await kept('ntf-f')).toEqual({ status: 'gone', inbox: false });
   });
 });
 

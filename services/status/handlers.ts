@@ -12,7 +12,7 @@ import { encodePageToken, type InboxRepository, toInboxItem } from './inbox.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { StatsBuilder } from './stats.js';
 import { INBOX_PROVIDER } from './status-changes.js';
-import { type Advanced, type ChangeNote, type StatusRepository, toNotificationStatus } from './statuses.js';
+import { type Advanced, type ChangeNote, changesRest, type StatusRepository, toNotificationStatus } from './statuses.js';
 import { MAX_MARK_READ, pagePosition, statsWindow, watchSubject } from './validate.js';
 import { type StatusFeed, watchNotification, watchUser, type WatchDeps } from './watch.js';
 
@@ -93,7 +93,7 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
           }));
           if (!moved) continue;
           result.advanced.push(moved);
-          const note = await deps.statuses.bump(tx, item.notificationId, at, at);
+          const note = await deps.statuses.bump(tx, item.notificationId, at, at, changesRest(moved));
           if (note) result.notes.push(note);
         }
         return result;

@@ -1,10 +1,12 @@
 // The inbox_items collection: each user's in-app inbox, one item per in-app delivery (keyed by delivery id, so a
 // repeated hand-over stores it once). Listed newest first with keyset page tokens, so items arriving while a client
-// pages never shift the pages it has not read yet.
+// pages never shift the pages it has not read yet. An item is kept for the history retention after it was
+// delivered, or read (common/history.ts); its status is kept at least as long.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { type InboxItem, InboxItemSchema } from '../../gen/pulse/status/v1/status_service_pb.js';
+import { PURGE_INDEX, retentionEnd } from '../common/history.js';
 import { type Doc, type Filter, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
 
 export interface InboxItemDoc extends Doc {
@@ -18,6 +20,8 @@ export interface InboxItemDoc extends Doc {
   notificationType: string;
   deliveredAt: Date;
   readAt: Date | null;
+  /** When the store removes it. Set by the repository. */
+  purgeAt?: Date;
 }
 
 /** Where a page ends: the last item's position in (deliveredAt, id) order. */
@@ -30,19 +34,23 @@ export interface PagePosition {
 const COLLECTION = 'inbox_items';
 
 export class InboxRepository {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly retentionSeconds: number,
+  ) {}
 
   async init(): Promise<void> {
     const items = this.store.collection<InboxItemDoc>(COLLECTION);
     await items.createIndex({ userId: 1, deliveredAt: -1, _id: -1 });
     await items.createIndex({ userId: 1, readAt: 1 });
     await items.createIndex({ userId: 1, notificationId: 1 });
+    await items.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
   }
 
   /** Stores the item unless it is already there; true when stored now. */
   async add(tx: TxScope, item: InboxItemDoc): Promise<boolean> {
     try {
-      await tx.collection<InboxItemDoc>(COLLECTION).insertOne(item);
+      await tx.collection<InboxItemDoc>(COLLECTION).insertOne({ ...item, purgeAt: retentionEnd(item.deliveredAt, this.retentionSeconds) });
       return true;
     } catch (err) {
       if (isDuplicateKey(err)) return false;
@@ -70,7 +78,9 @@ export class InboxRepository {
 
   /** Marks one item read unless it already is; true when this call marked it. */
   async markRead(tx: TxScope, id: string, at: Date): Promise<boolean> {
-    const { matchedCount } = await tx.collection<InboxItemDoc>(COLLECTION).updateOne({ _id: id, readAt: null }, { $set: { readAt: at } });
+    const { matchedCount } = await tx
+      .collection<InboxItemDoc>(COLLECTION)
+      .updateOne({ _id: id, readAt: null }, { $set: { readAt: at, purgeAt: retentionEnd(at, this.retentionSeconds) } });
     return matchedCount === 1;
   }
 }

@@ -1,5 +1,6 @@
 // Status: the timeline of every delivery (also live), each user's in-app inbox, and delivery statistics.
 import { StatusService } from '../../gen/pulse/status/v1/status_service_pb.js';
+import { readHistoryRetention } from '../common/history.js';
 import type { EnvReader } from '../platform/config.js';
 import type { ServiceModule } from '../platform/service.js';
 import { statusHandlers } from './handlers.js';
@@ -14,6 +15,8 @@ export interface StatusConfig {
   watchMaxMs: number;
   /** How often watchers look for changes applied by other replicas. */
   watchPollMs: number;
+  /** Seconds a notification's status and inbox items are kept once nothing more is coming (common/history.ts). */
+  historySeconds: number;
 }
 
 export const status: ServiceModule<StatusConfig> = {
@@ -22,10 +25,11 @@ export const status: ServiceModule<StatusConfig> = {
   configure: (env: EnvReader) => ({
     watchMaxMs: env.int('STATUS_WATCH_MAX_SECONDS', 1_800, { min: 1, max: 86_400 }) * 1000,
     watchPollMs: env.int('STATUS_WATCH_POLL_MS', 1_000, { min: 50, max: 60_000 }),
+    historySeconds: readHistoryRetention(env),
   }),
   async start(rt) {
-    const statuses = new StatusRepository(rt.store);
-    const inbox = new InboxRepository(rt.store);
+    const statuses = new StatusRepository(rt.store, rt.config.historySeconds);
+    const inbox = new InboxRepository(rt.store, rt.config.historySeconds);
     await statuses.init();
     await inbox.init();
     const metrics = new DeliveryMetrics(rt.metrics);

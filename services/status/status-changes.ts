@@ -11,7 +11,7 @@ import { annotate } from '../platform/span-ids.js';
 import type { UnitOfWork } from '../platform/unit-of-work.js';
 import type { InboxRepository } from './inbox.js';
 import type { DeliveryMetrics } from './metrics.js';
-import type { Advanced, DeliveryDoc, NotificationHeader, StatusRepository } from './statuses.js';
+import { type Advanced, changesRest, type DeliveryDoc, type NotificationHeader, type StatusRepository } from './statuses.js';
 import type { Step } from './timeline.js';
 import type { StatusFeed } from './watch.js';
 
@@ -102,7 +102,9 @@ export function statusChangeHandler(deps: StatusChangeDeps): (event: Notificatio
       applied = advanced.length > 0;
     }
     if (!applied) return;
-    const note = await deps.statuses.bump(tx, event.notificationId, at, stamp);
+    // A change of the notification's own state may be its only news (no deliveries): decide its retention then too.
+    const restChanged = event.deliveryId === '' || advanced.some(changesRest);
+    const note = await deps.statuses.bump(tx, event.notificationId, at, stamp, restChanged);
     // Only once committed: a watcher must read the new revision, and a retried event must not count twice.
     tx.afterCommit(() => {
       for (const change of advanced) deps.metrics.observe(change);

@@ -2,11 +2,14 @@
 // revision bumped by every applied change) and one `deliveries` document per delivery holding its timeline. Writes
 // that depend on what was read are conditional (compare-and-set), and are re-tried on a fresh read when another
 // writer got there first; on MongoDB a transaction that loses such a race is retried as a whole by the driver.
+// A notification and its deliveries are kept while any delivery awaits work, and for the history retention after
+// the latest change once none does (common/history.ts), the same rule as in the notification service.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { type Channel, DeliveryState, type Priority, RecipientSchema } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { DeliveryStatusSchema, type NotificationStatus, NotificationStatusSchema } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { movesForward } from '../common/delivery-state.js';
+import { AWAITING, awaitsWork, keptUntil, PURGE_INDEX } from '../common/history.js';
 import { type Doc, type Filter, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
 import { advance, isSettled, notificationState, type Step, type Timeline } from './timeline.js';
 
@@ -27,6 +30,8 @@ export interface NotificationDoc extends Doc {
   changedAt: Date;
   /** When the latest change happened (event time). */
   updatedAt: Date;
+  /** When the store removes it and its deliveries: null while one of them (without any: the notification) awaits work. */
+  purgeAt?: Date | null;
 }
 
 export interface DeliveryDoc extends Doc, Timeline {
@@ -37,6 +42,8 @@ export interface DeliveryDoc extends Doc, Timeline {
   /** When the notification was accepted (or, if no event said, when status first heard of the delivery). */
   acceptedAt: Date;
   revision: number;
+  /** Its notification's purgeAt, copied by bump. */
+  purgeAt?: Date | null;
 }
 
 /** What a change says about its notification, applied whatever the change's own fate. */
@@ -79,13 +86,20 @@ const MAX_ROUNDS = 20;
 const contended = (what: string) => new Error(`${what} kept changing under this update; the event will be retried`);
 
 export class StatusRepository {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly retentionSeconds: number,
+  ) {}
 
   async init(): Promise<void> {
-    await this.store.collection<NotificationDoc>(NOTIFICATIONS).createIndex({ changedAt: 1, _id: 1 });
-    await this.store.collection<NotificationDoc>(NOTIFICATIONS).createIndex({ userIds: 1, changedAt: -1 });
-    await this.store.collection<DeliveryDoc>(DELIVERIES).createIndex({ notificationId: 1 });
-    await this.store.collection<DeliveryDoc>(DELIVERIES).createIndex({ acceptedAt: 1, _id: 1 });
+    const notifications = this.store.collection<NotificationDoc>(NOTIFICATIONS);
+    const deliveries = this.store.collection<DeliveryDoc>(DELIVERIES);
+    await notifications.createIndex({ changedAt: 1, _id: 1 });
+    await notifications.createIndex({ userIds: 1, changedAt: -1 });
+    await notifications.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
+    await deliveries.createIndex({ notificationId: 1 });
+    await deliveries.createIndex({ acceptedAt: 1, _id: 1 });
+    await deliveries.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
   }
 
   /** Creates the notification's document, or fills in what earlier changes did not say; `at` is the change's time. */
@@ -149,7 +163,7 @@ export class StatusRepository {
       const timeline = next && advance(before ?? undefined, next, before?.channel ?? init!.channel);
       if (!timeline) return null;
       if (!before) {
-        const after: DeliveryDoc = { _id: deliveryId, ...init!, ...timeline, revision: 1 };
+        const after: DeliveryDoc = { _id: deliveryId, ...init!, ...timeline, revision: 1, purgeAt: null };
         try {
           await deliveries.insertOne(after);
           return { before: null, after };
@@ -168,16 +182,48 @@ export class StatusRepository {
     throw contended('a delivery');
   }
 
-  /** Records that a change was applied: bumps the revision watchers compare. */
-  async bump(tx: TxScope, notificationId: string, at: Date, now: Date): Promise<ChangeNote | null> {
-    const doc = await tx
-      .collection<NotificationDoc>(NOTIFICATIONS)
-      .findOneAndUpdate(
-        { _id: notificationId },
-        { $inc: { revision: 1 }, $set: { changedAt: now }, $max: { updatedAt: at } },
-        { returnDocument: 'after' },
+  /**
+   * Records that a change was applied: bumps the revision watchers compare. When the change moved a delivery into
+   * rest or back to work (restChanged), or the notification rests already (a read starts its retention again), it
+   * also decides when the notification and its deliveries leave.
+   */
+  async bump(tx: TxScope, notificationId: string, at: Date, now: Date, restChanged: boolean): Promise<ChangeNote | null> {
+    if (!restChanged) {
+      const doc = await tx
+        .collection<NotificationDoc>(NOTIFICATIONS)
+        .findOneAndUpdate(
+          { _id: notificationId },
+          { $inc: { revision: 1 }, $set: { changedAt: now }, $max: { updatedAt: at } },
+          { returnDocument: 'after' },
+        );
+      if (!doc?.purgeAt) return doc && { notificationId, userIds: doc.userIds, revision: doc.revision, changedAt: now };
+    }
+    return this.decidePurge(tx, notificationId, at, now);
+  }
+
+  /**
+   * Bumps the revision and sets purgeAt on the notification and its deliveries (common/history.ts). The count is
+   * taken after reading the revision and the decision written only if that is unchanged (compare-and-set), so of two
+   * changes applied at once one counts again: neither leaves a stale decision behind.
+   */
+  private async decidePurge(tx: TxScope, notificationId: string, at: Date, now: Date): Promise<ChangeNote | null> {
+    const notifications = tx.collection<NotificationDoc>(NOTIFICATIONS);
+    const deliveries = tx.collection<DeliveryDoc>(DELIVERIES);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const doc = await notifications.findOne({ _id: notificationId });
+      if (!doc) return null;
+      const held = await deliveries.countDocuments({ notificationId });
+      const awaiting =
+        held > 0 ? (await deliveries.countDocuments({ notificationId, state: { $in: [...AWAITING] } })) > 0 : awaitsWork(doc.state);
+      const purgeAt = keptUntil(awaiting, now, this.retentionSeconds);
+      await deliveries.updateMany({ notificationId, purgeAt: { $ne: purgeAt } }, { $set: { purgeAt } });
+      const { matchedCount } = await notifications.updateOne(
+        { _id: notificationId, revision: doc.revision },
+        { $inc: { revision: 1 }, $set: { changedAt: now, purgeAt }, $max: { updatedAt: at } },
       );
-    return doc && { notificationId, userIds: doc.userIds, revision: doc.revision, changedAt: doc.changedAt };
+      if (matchedCount === 1) return { notificationId, userIds: doc.userIds, revision: doc.revision + 1, changedAt: now };
+    }
+    throw contended('a notification');
   }
 
   async get(notificationId: string): Promise<StatusView | null> {
@@ -220,6 +266,11 @@ export class StatusRepository {
       };
     }
   }
+}
+
+/** Whether a change moved its delivery into rest or back to work (common/history.ts). */
+export function changesRest({ before, after }: Advanced): boolean {
+  return awaitsWork(before?.state ?? DeliveryState.UNSPECIFIED) !== awaitsWork(after.state);
 }
 
 export function settled(view: StatusView): boolean {

@@ -119,10 +119,12 @@ describe('bot assistance, end to end', () => {
 });
 
 describe('operations', () => {
-  it('keeps in-memory bookkeeping for minutes, not the hour and week a database keeps it', () => {
+  it('keeps in-memory bookkeeping and settled notifications for minutes, not the hour, week and month a database keeps them', () => {
     for (const name of SERVICE_NAMES) {
       expect({ name, ...mesh.services[name].runtime.platform.retention }).toEqual({ name, outboxSeconds: 60, inboxSeconds: 120 });
     }
+    expect(mesh.services.notification.runtime.config).toMatchObject({ historySeconds: 300 });
+    expect(mesh.services.status.runtime.config).toMatchObject({ historySeconds: 300 });
   });
 
   it('reports every service ready, and serves health over gRPC without a token', async () => {

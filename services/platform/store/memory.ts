@@ -65,6 +65,28 @@ function valueKeys(value: unknown): ValueKey[] {
   return [...keys];
 }
 
+/** The value keys an equality condition ($eq, $in or a plain value) asks for; undefined for any other condition. */
+function equalityKeys(condition: unknown): ValueKey[] | undefined {
+  let values: unknown[];
+  if (condition !== null && typeof condition === 'object' && !(condition instanceof Date)) {
+    if (Array.isArray(condition)) return undefined;
+    const ops = Object.keys(condition);
+    if (ops.length !== 1) return undefined;
+    if (ops[0] === '$eq') values = [(condition as { $eq: unknown }).$eq];
+    else if (ops[0] === '$in' && Array.isArray((condition as { $in: unknown }).$in)) values = (condition as { $in: unknown[] }).$in;
+    else return undefined;
+  } else {
+    values = [condition];
+  }
+  const keys: ValueKey[] = [];
+  for (const value of values) {
+    const key = plainKey(value);
+    if (key === undefined) return undefined;
+    keys.push(key);
+  }
+  return keys;
+}
+
 /**
  * Equality lookup on one field (the first of an index): value key -> the ids under it (one id as a string, more
  * as a Set). A lookup is built the first time a query asks for equality on its field and maintained from then on,
@@ -104,25 +126,21 @@ class FieldLookup {
     return ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
   }
 
+  private countOf(key: ValueKey): number {
+    const ids = this.entries.get(key);
+    return ids === undefined ? 0 : typeof ids === 'string' ? 1 : ids.size;
+  }
+
+  /** How many ids lookup(condition) would return at most, without collecting them; undefined when it cannot serve. */
+  estimate(condition: unknown): number | undefined {
+    const keys = equalityKeys(condition);
+    return keys && keys.reduce((sum, key) => sum + this.countOf(key), this.countOf(UNKEYED));
+  }
+
   /** Ids that may match the filter's condition on the field, or undefined when the condition is not equality. */
   lookup(condition: unknown): string[] | Set<string> | undefined {
-    let values: unknown[];
-    if (condition !== null && typeof condition === 'object' && !(condition instanceof Date)) {
-      if (Array.isArray(condition)) return undefined;
-      const ops = Object.keys(condition);
-      if (ops.length !== 1) return undefined;
-      if (ops[0] === '$eq') values = [(condition as { $eq: unknown }).$eq];
-      else if (ops[0] === '$in' && Array.isArray((condition as { $in: unknown }).$in)) values = (condition as { $in: unknown[] }).$in;
-      else return undefined;
-    } else {
-      values = [condition];
-    }
-    const keys: ValueKey[] = [];
-    for (const value of values) {
-      const key = plainKey(value);
-      if (key === undefined) return undefined;
-      keys.push(key);
-    }
+    const keys = equalityKeys(condition);
+    if (!keys) return undefined;
     const unkeyed = this.entries.get(UNKEYED);
     if (keys.length === 1 && unkeyed === undefined) {
       const ids = this.entries.get(keys[0]);
@@ -237,13 +255,15 @@ class CollectionState<T extends Doc> {
       const doc = owner === undefined ? undefined : this.docs.get(owner);
       return doc && matches(doc, filter) ? [doc] : [];
     }
-    // The narrowest equality lookup the filter allows, if any.
-    let narrowest: Set<string> | string[] | undefined;
+    // The narrowest equality lookup the filter allows, if any: sized first, so a wide $in is never collected in vain.
+    let best: { lookup: FieldLookup; count: number } | undefined;
     for (const lookup of this.lookups) {
-      if (!(lookup.field in filter)) continue;
-      const ids = this.activate(lookup).lookup(filter[lookup.field]);
-      if (ids && (!narrowest || size(ids) < size(narrowest))) narrowest = ids;
+      // Only a condition a lookup can serve builds it (and makes every later write maintain it).
+      if (!(lookup.field in filter) || !equalityKeys(filter[lookup.field])) continue;
+      const count = this.activate(lookup).estimate(filter[lookup.field]);
+      if (count !== undefined && (!best || count < best.count)) best = { lookup, count };
     }
+    const narrowest = best?.lookup.lookup(filter[best.lookup.field]);
     const found: T[] = [];
     if (narrowest) {
       for (const id of narrowest) {
@@ -272,10 +292,6 @@ class CollectionState<T extends Doc> {
     }
     return removed;
   }
-}
-
-function size(ids: Set<string> | string[]): number {
-  return ids instanceof Set ? ids.size : ids.length;
 }
 
 function isPlainValue(value: unknown): boolean {

@@ -65,6 +65,7 @@ export type SendNotificationRequest = Message<"pulse.notification.v1.SendNotific
   /**
    * The caller's key for this notification (1-256 printable ASCII characters, no spaces). Required. Keys are
    * global: prefix them with the client's name. Keys used by Pulse itself start with "review/" and "assistance/".
+   * A key is remembered for as long as its notification is kept (see GetNotification).
    *
    * @generated from field: string idempotency_key = 1;
    */
@@ -868,7 +869,9 @@ export const NotificationService: GenService<{
     output: typeof SendNotificationsResponseSchema;
   },
   /**
-   * Returns a notification and its deliveries, by id or by idempotency key. not_found when there is none.
+   * Returns a notification and its deliveries, by id or by idempotency key. not_found when there is none, or no
+   * longer: a notification is kept while Pulse still has work to do for any of its deliveries, then for the
+   * history retention (PULSE_HISTORY_RETENTION_SECONDS, 30 days by default); so are dead letters, after the failure.
    *
    * @generated from rpc pulse.notification.v1.NotificationService.GetNotification
    */
@@ -889,7 +892,8 @@ export const NotificationService: GenService<{
     output: typeof CancelNotificationResponseSchema;
   },
   /**
-   * Lists dead-lettered deliveries, newest first, filtered by channel, reason and time.
+   * Lists dead-lettered deliveries, newest first, filtered by channel, reason and time. A dead letter is kept for
+   * the history retention after the failure (PULSE_HISTORY_RETENTION_SECONDS, 30 days by default).
    *
    * @generated from rpc pulse.notification.v1.NotificationService.ListDeadLetters
    */

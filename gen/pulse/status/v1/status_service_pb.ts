@@ -686,7 +686,9 @@ export const GetDeliveryStatsResponseSchema: GenMessage<GetDeliveryStatsResponse
 export const StatusService: GenService<{
   /**
    * Returns a notification's overall state and each delivery's timeline. not_found when status has not heard of
-   * the notification (yet: events arrive a few milliseconds after SendNotification returns).
+   * the notification (yet: events arrive a few milliseconds after SendNotification returns), or no longer: a
+   * status is kept while Pulse still has work to do for any delivery, then for the history retention after its
+   * latest change (PULSE_HISTORY_RETENTION_SECONDS, 30 days by default).
    *
    * @generated from rpc pulse.status.v1.StatusService.GetStatus
    */
@@ -711,7 +713,8 @@ export const StatusService: GenService<{
     output: typeof WatchStatusResponseSchema;
   },
   /**
-   * Lists a user's in-app inbox, newest first, with the unread count.
+   * Lists a user's in-app inbox, newest first, with the unread count. An item is kept for the history retention
+   * after it was delivered, or read.
    *
    * @generated from rpc pulse.status.v1.StatusService.ListInbox
    */
@@ -732,7 +735,8 @@ export const StatusService: GenService<{
     output: typeof MarkReadResponseSchema;
   },
   /**
-   * Counts deliveries by channel, priority and state over a window, with delivery-latency percentiles.
+   * Counts deliveries by channel, priority and state over a window, with delivery-latency percentiles. Only
+   * notifications still kept count (see GetStatus): keep the history retention longer than the windows you ask for.
    *
    * @generated from rpc pulse.status.v1.StatusService.GetDeliveryStats
    */
