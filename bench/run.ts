@@ -8,7 +8,7 @@
 // --runtime dist: run the services from the compiled dist/ (`npm run build` first) instead of through tsx.
 // --cpu-prof: run the service processes under `node --cpu-prof`; profiles land in <out>/profiles/<scenario>/ and
 //             are summarised by bench/profile-summary.ts.
-// --soak-minutes: how long the embedded soak runs (the profile's own length otherwise: 10 minutes in full).
+// --soak-minutes: how long the embedded soak runs (the profile's own length otherwise: 20 minutes in full).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
