@@ -35,6 +35,12 @@ describe('history retention', () => {
       (res) => res.notification!,
       (err: unknown) => ConnectError.from(err).code,
     );
+  /** Waits until the first delivery of the notification sent under key is in state. */
+  const firstDeliveryIn = (key: string, state: DeliveryState) =>
+    waitFor(`${key}: first delivery ${DeliveryState[state]}`, async () => {
+      const n = await find(key);
+      return typeof n !== 'number' && n.deliveries[0].state === state;
+    });
   const held = async (notificationId: string) => ({
     notification: await h.store.collection('notifications').countDocuments({ _id: notificationId }),
     deliveries: await h.store.collection('deliveries').countDocuments({ notificationId }),
@@ -47,10 +53,7 @@ describe('history retention', () => {
     ]);
     const { notification } = await h.client.sendNotification(request('h1', 'rey'));
     const id = notification!.notificationId;
-    await waitFor('the email sent', async () => {
-      const n = await find('h1');
-      return typeof n !== 'number' && n.deliveries[0].state === DeliveryState.SENT;
-    });
+    await firstDeliveryIn('h1', DeliveryState.SENT);
 
     // The SMS waits for the morning: nothing of the notification goes, however much time passes.
     h.store.sweepExpired(new Date(Date.now() + 365 * 24 * HOUR_MS));
@@ -75,10 +78,7 @@ describe('history retention', () => {
     email.failWith('permanent', 'mailbox does not exist');
     const { notification } = await h.client.sendNotification(request('h2', 'sam'));
     const id = notification!.notificationId;
-    await waitFor('the email failed', async () => {
-      const n = await find('h2');
-      return typeof n !== 'number' && n.deliveries[0].state === DeliveryState.FAILED;
-    });
+    await firstDeliveryIn('h2', DeliveryState.FAILED);
     const failedAt = Date.now();
     const letters = () => h.store.collection('dead_letters').countDocuments({ notificationId: id });
     h.store.sweepExpired(new Date(failedAt + (RETENTION_S - 5) * 1000));
@@ -87,17 +87,17 @@ describe('history retention', () => {
     // A replay puts the delivery back to work: while the provider holds the send, nothing of it goes.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    email.behaviour = async () => (await gate, { outcome: 'sent' });
+    email.behaviour = async () => {
+      await gate;
+      return { outcome: 'sent' };
+    };
     await h.client.replayDeadLetters({ filter: { channel: Channel.EMAIL }, ratePerSecond: 10 });
     await waitFor('the replay at the provider', () => email.calls.length >= 2);
     h.store.sweepExpired(new Date(Date.now() + 365 * 24 * HOUR_MS));
     expect(await held(id)).toEqual({ notification: 1, deliveries: 1 });
 
     release();
-    await waitFor('the replay sent', async () => {
-      const n = await find('h2');
-      return typeof n !== 'number' && n.deliveries[0].state === DeliveryState.SENT;
-    });
+    await firstDeliveryIn('h2', DeliveryState.SENT);
     h.store.sweepExpired(new Date(Date.now() + (RETENTION_S + 1) * 1000));
     expect(await held(id)).toEqual({ notification: 0, deliveries: 0 });
   });

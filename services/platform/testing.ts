@@ -73,7 +73,10 @@ export function interleaving<S extends TxScope>(
         key !== method
           ? Reflect.get(target, key)
           : async (...args: unknown[]) => {
-              if (!ran) await ((ran = true), other());
+              if (!ran) {
+                ran = true;
+                await other();
+              }
               return (target[method] as (...a: unknown[]) => Promise<unknown>).apply(target, args);
             },
     });
