@@ -1,5 +1,6 @@
 // `npm start`: the whole mesh in one process, with a development token and a curl example to paste.
 import { runMain } from '../platform/main.js';
+import { ROLES } from '../platform/scopes.js';
 import { startMesh } from './mesh.js';
 
 await runMain(async () => {
@@ -13,7 +14,7 @@ await runMain(async () => {
       ? [
           'Development token (generated for this run): identity "dev", role admin, so it may call every RPC.',
           'Set PULSE_API_TOKENS to choose your own, e.g. "ops:<token>:admin,crm:<token>:client,ann:<token>:reviewer"',
-          '(roles: admin, reviewer, bot, service, client, user; scopes and JWTs: docs/security.md).',
+          `(roles: ${ROLES.join(', ')}; scopes and JWTs: docs/security.md).`,
           `  export PULSE_TOKEN=${mesh.token}`,
         ].join('\n')
       : 'Using the tokens in PULSE_API_TOKENS (set PULSE_DEV_TOKEN to have one printed in the examples).',

@@ -59,6 +59,14 @@ export function movesForward(current: StatePoint | undefined, next: StatePoint):
   return RANK[next.state] > RANK[current.state];
 }
 
+/**
+ * A waiting delivery waiting on for the same attempt: with a newer reason (a retry that then finds its provider's
+ * circuit breaker open waits on as "circuit open") or a later due time. Not a step forward, yet not a step back.
+ */
+export function waitsAgain(current: StatePoint, next: StatePoint): boolean {
+  return current.state === S.DEFERRED && next.state === S.DEFERRED && next.attempt === current.attempt;
+}
+
 /** Success states, best first; failure states, most telling first. */
 const SUCCESS = [S.READ, S.DELIVERED, S.SENT];
 const IN_PROGRESS = [S.PROCESSING, S.DEFERRED, S.ACCEPTED];

@@ -1,6 +1,8 @@
 // Accepting a notification, the one path shared by SendNotification(s) and the event consumers (review.required,
 // assistance.requested): idempotency, rate limits (RPC callers only), delivery plan, then one unit of work holding
-// the notification, its deliveries, their status events and the jobs of the deliveries due now.
+// the notification, its deliveries, their status events and the jobs of the deliveries due now. The plan is asked
+// of preference before the unit of work opens: no network call ever waits inside a store transaction (which would
+// hold it open for the call, and run the call again when the store retries the transaction).
 //
 // Idempotency rests on the unique index on idempotency_key. The read before it only spares a duplicate the rate
 // limits and the plan lookup; two concurrent first sends both get past it, one insert wins, and the other finds
@@ -11,8 +13,9 @@ import { DeliveryDecision, type DeliveryPlan } from '../../gen/pulse/preference/
 import { alreadyExists, codeName, unavailable } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { isDuplicateKey } from '../platform/store/collection.js';
-import type { Transact, UnitOfWork } from '../platform/unit-of-work.js';
+import type { Transact } from '../platform/unit-of-work.js';
 import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
+import type { DeliveryEngine } from './delivery-engine.js';
 import { fingerprint, type FingerprintInput } from './fingerprint.js';
 import { deliveryJob, laneOf, laneRoutingKey } from './lanes.js';
 import { channelLabel, type NotificationMetrics, priorityLabel } from './metrics.js';
@@ -20,7 +23,6 @@ import type { NotificationDoc, NotificationRepository } from './notifications.js
 import type { PlanCache } from './plan-cache.js';
 import { planDeliveries } from './planning.js';
 import { type LimitKey, type RateLimiter, refusalMessage, retryAfterSeconds } from './rate-limit.js';
-import { deliveryChanged, notificationAccepted } from './status-events.js';
 
 export interface AcceptRequest extends FingerprintInput {
   idempotencyKey: string;
@@ -38,8 +40,6 @@ export interface Accepted {
 export interface AcceptOptions {
   /** The authenticated caller of an RPC: its sends are rate-limited. Event-driven notifications have none. */
   caller?: string;
-  /** Write within this unit of work (an event consumer's, so the inbox record commits with the notification). */
-  tx?: UnitOfWork;
 }
 
 export type Accept = (req: AcceptRequest, options?: AcceptOptions) => Promise<Accepted>;
@@ -47,6 +47,7 @@ export type Accept = (req: AcceptRequest, options?: AcceptOptions) => Promise<Ac
 export interface AcceptDeps {
   notifications: NotificationRepository;
   deliveries: DeliveryRepository;
+  engine: DeliveryEngine;
   transaction: Transact;
   plans: PlanCache;
   limiter: RateLimiter;
@@ -94,7 +95,7 @@ export function createAccept(deps: AcceptDeps): Accept {
 
   return async function accept(req, options = {}) {
     const print = fingerprint(req);
-    const existing = await deps.notifications.byKey(req.idempotencyKey, options.tx);
+    const existing = await deps.notifications.byKey(req.idempotencyKey);
     if (existing) return asDuplicate(existing, print);
 
     const baseLimits: LimitKey[] = [];
@@ -122,27 +123,18 @@ export function createAccept(deps: AcceptDeps): Accept {
     const deliveries = planDeliveries(notification, plans, { now: at, providerName: deps.providerName, digestWindowMs: deps.digestWindowMs });
     if (options.caller !== undefined) limit([...baseLimits, ...channelLimits(plans)], true);
 
-    const write = async (tx: UnitOfWork) => {
-      const purgeAt = deps.deliveries.purgeAtOnInsert(deliveries, at);
-      await deps.notifications.insert(tx, notification, purgeAt);
-      await deps.deliveries.insert(tx, deliveries, purgeAt);
-      await tx.emit('notification.status.changed', notificationAccepted(notification));
-      for (const delivery of deliveries) {
-        await tx.emit('notification.status.changed', deliveryChanged(delivery, at));
-        if (delivery.jobId) await tx.emit(laneRoutingKey(laneOf(delivery.priority)), deliveryJob(delivery, delivery.jobId, 1, at));
-      }
-    };
-    if (options.tx) {
-      await write(options.tx);
-    } else {
-      try {
-        await deps.transaction(write);
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const winner = await deps.notifications.byKey(req.idempotencyKey);
-        if (!winner) throw err;
-        return asDuplicate(winner, print);
-      }
+    try {
+      await deps.transaction(async (tx) => {
+        await deps.engine.accept(tx, notification, deliveries, at);
+        for (const delivery of deliveries) {
+          if (delivery.jobId) await tx.emit(laneRoutingKey(laneOf(delivery.priority)), deliveryJob(delivery, delivery.jobId, 1, at));
+        }
+      });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const winner = await deps.notifications.byKey(req.idempotencyKey);
+      if (!winner) throw err;
+      return asDuplicate(winner, print);
     }
     record(deps.metrics, notification, deliveries);
     return { notification, deliveries, duplicate: false };

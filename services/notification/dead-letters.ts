@@ -2,9 +2,13 @@
 // outcome unknown). Written in the same unit of work as the delivery's move to FAILED / DEAD_LETTERED, so there is
 // exactly one per failure; a replay marks it replayed_at and a later failure of the same delivery makes a new one.
 // Kept for the history retention after the failure (common/history.ts), as long as the delivery at the least.
+// Lists page by keyset (platform/store/keyset-page.ts); matching the reason, a substring, happens here.
 import type { Channel, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { PURGE_INDEX, retentionEnd } from '../common/history.js';
-import type { Doc, Filter, Store, TxScope } from '../platform/store/collection.js';
+import { newId } from '../platform/ids.js';
+import type { Doc, Filter, SortSpec, Store, TxScope } from '../platform/store/collection.js';
+import { encodePageToken, keysetPage, positionOf } from '../platform/store/keyset-page.js';
+import type { DeliveryDoc } from './deliveries.js';
 
 export interface DeadLetterDoc extends Doc {
   deliveryId: string;
@@ -31,16 +35,34 @@ export interface DeadLetterQuery {
   includeReplayed: boolean;
 }
 
-/** Position after the last dead letter of a page (newest first: failedAt, then id, descending). */
-export interface Cursor {
-  failedAt: Date;
-  id: string;
+export interface Page {
+  items: DeadLetterDoc[];
+  /** '' when nothing follows. */
+  nextPageToken: string;
 }
 
 const COLLECTION = 'dead_letters';
 /** Reason matching happens here, not in the store: scan at most this many records per page. */
 const MAX_SCAN = 10_000;
 const SCAN_BATCH = 500;
+const NEWEST_FIRST: SortSpec = { failedAt: -1, _id: -1 };
+const OLDEST_FIRST: SortSpec = { failedAt: 1, _id: 1 };
+
+/** The record of a delivery that has just failed for good (its reason, attempts and provider as stored). */
+export function deadLetterFor(delivery: DeliveryDoc, at: Date): DeadLetterDoc {
+  return {
+    _id: newId('dlq'),
+    deliveryId: delivery._id,
+    notificationId: delivery.notificationId,
+    channel: delivery.channel,
+    priority: delivery.priority,
+    reason: delivery.reason,
+    attempts: delivery.attemptsMade,
+    provider: delivery.provider,
+    failedAt: at,
+    replayedAt: null,
+  };
+}
 
 function storeFilter(query: DeadLetterQuery): Filter {
   const filter: Filter = {};
@@ -78,52 +100,44 @@ export class DeadLetterRepository {
     return tx.collection<DeadLetterDoc>(COLLECTION).insertOne({ ...doc, purgeAt: retentionEnd(doc.failedAt, this.retentionSeconds) });
   }
 
-  /** One page, newest first. `next` is set when more may follow. */
-  async page(query: DeadLetterQuery, size: number, after?: Cursor): Promise<{ items: DeadLetterDoc[]; next?: Cursor }> {
-    const base = storeFilter(query);
-    const wanted = reasonMatcher(query);
-    const items: DeadLetterDoc[] = [];
-    let cursor = after;
-    let scanned = 0;
-    for (;;) {
-      const position: Filter = cursor
-        ? { $or: [{ failedAt: { $lt: cursor.failedAt } }, { failedAt: cursor.failedAt, _id: { $lt: cursor.id } }] }
-        : {};
-      const batch = await this.collection.find({ $and: [base, position] }, { sort: { failedAt: -1, _id: -1 }, limit: SCAN_BATCH });
-      for (const doc of batch) {
-        scanned++;
-        cursor = { failedAt: doc.failedAt, id: doc._id };
-        if (!wanted(doc)) continue;
-        items.push(doc);
-        if (items.length === size) return { items, next: cursor };
-      }
-      if (batch.length < SCAN_BATCH) return { items };
-      // A rare reason over a large store: hand back what was found and where to go on.
-      if (scanned >= MAX_SCAN) return { items, next: cursor };
-    }
+  /**
+   * One page, newest first, continuing from pageToken (a token of this list, issued for the same query, else
+   * invalid_argument naming page_token).
+   */
+  page(query: DeadLetterQuery, size: number, pageToken: string): Promise<Page> {
+    return this.scan(query, NEWEST_FIRST, size, pageToken);
   }
 
   /** Dead letters not yet replayed that match, oldest first: the order a replay sends them in. */
   async replayable(query: DeadLetterQuery, limit: number): Promise<DeadLetterDoc[]> {
+    return (await this.scan({ ...query, includeReplayed: false }, OLDEST_FIRST, limit, '')).items;
+  }
+
+  /**
+   * Up to limit matching records in sort order after pageToken. The store pages by keyset; records whose reason
+   * does not match are skipped here, so with a reason a page reads whole batches, and a rare reason over a large
+   * store ends a page early after MAX_SCAN records, with a token to go on.
+   */
+  private async scan(query: DeadLetterQuery, sort: SortSpec, limit: number, pageToken: string): Promise<Page> {
     const wanted = reasonMatcher(query);
-    const base = storeFilter({ ...query, includeReplayed: false });
-    const found: DeadLetterDoc[] = [];
-    let after: Cursor | undefined;
+    const batchSize = query.reason ? SCAN_BATCH : limit;
+    const items: DeadLetterDoc[] = [];
+    let token = pageToken;
     let scanned = 0;
-    while (found.length < limit && scanned < MAX_SCAN) {
-      const position: Filter = after
-        ? { $or: [{ failedAt: { $gt: after.failedAt } }, { failedAt: after.failedAt, _id: { $gt: after.id } }] }
-        : {};
-      const batch = await this.collection.find({ $and: [base, position] }, { sort: { failedAt: 1, _id: 1 }, limit: SCAN_BATCH });
-      for (const doc of batch) {
+    for (;;) {
+      const batch = await keysetPage(this.collection, { filter: storeFilter(query), sort, pageSize: batchSize, pageToken: token, binding: query });
+      for (const doc of batch.items) {
         scanned++;
-        after = { failedAt: doc.failedAt, id: doc._id };
-        if (wanted(doc)) found.push(doc);
-        if (found.length === limit) break;
+        if (!wanted(doc)) continue;
+        items.push(doc);
+        if (items.length === limit) {
+          const more = doc !== batch.items[batch.items.length - 1] || batch.nextPageToken !== '';
+          return { items, nextPageToken: more ? encodePageToken(query, positionOf(sort, doc)) : '' };
+        }
       }
-      if (batch.length < SCAN_BATCH) break;
+      if (batch.nextPageToken === '' || scanned >= MAX_SCAN) return { items, nextPageToken: batch.nextPageToken };
+      token = batch.nextPageToken;
     }
-    return found;
   }
 
   /** Marks a dead letter replayed; false when it already was (another replay got there first). */

@@ -1,15 +1,14 @@
 // The deliveries collection: one document per channel and address of a notification, the source of truth for
-// where it stands. Every change of state is a conditional update on the state it was seen in (state, attempt and
-// the job allowed to work on it), written with its status event in one unit of work: two workers, two replicas
-// of the scheduler, or a cancel racing a send can never both move the same delivery. Once the last delivery of a
-// notification comes to rest, it and its notification are kept for the history retention (common/history.ts).
-import type { InboxContent } from '../../gen/pulse/events/v1/events_pb.js';
+// where it stands. It stores, it does not decide: every change comes decided from the delivery engine
+// (delivery-engine.ts, transitions.ts) and is written as a conditional update on the delivery as it was read
+// (state, attempt, the job allowed to work on it, its due time), so two workers, two replicas of the scheduler, or
+// a cancel racing a send can never both move the same delivery. Once the last delivery of a notification comes to
+// rest, it and its notification are kept for the history retention (common/history.ts).
 import { type Channel, DeliveryState, type Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { AWAITING, awaitsWork, keptUntil, PURGE_INDEX } from '../common/history.js';
 import type { Doc, Store, TxScope } from '../platform/store/collection.js';
-import type { UnitOfWork } from '../platform/unit-of-work.js';
+import { compareAndSet, RETRY } from '../platform/store/compare-and-set.js';
 import type { NotificationRepository, RecipientRef } from './notifications.js';
-import { deliveryChanged } from './status-events.js';
 
 export interface DeliveryDoc extends Doc {
   notificationId: string;
@@ -62,8 +61,6 @@ export type DeliveryChange = Pick<DeliveryDoc, 'state' | 'attempt'> &
   >;
 
 const COLLECTION = 'deliveries';
-/** Compare-and-set rounds of decidePurge before the unit of work gives up (and is retried). */
-const MAX_PURGE_ROUNDS = 20;
 const S = DeliveryState;
 
 export class DeliveryRepository {
@@ -139,23 +136,16 @@ export class DeliveryRepository {
   }
 
   /**
-   * Moves a delivery from the state it was seen in, if nobody moved it meanwhile, and records the status event in
-   * the same unit of work. Returns the updated delivery, or null when it had moved on. A move that changes neither
-   * state, attempt nor reason (another wait for the same open breaker) tells the status service nothing and emits
-   * no event.
+   * Stores a decided change if the delivery is still as it was seen; returns it after the change, or null when it
+   * had moved on meanwhile. A delivery that starts or stops awaiting work changes when its notification leaves.
    */
-  async move(tx: UnitOfWork, seen: DeliveryDoc, change: DeliveryChange, at: Date, inbox?: InboxContent): Promise<DeliveryDoc | null> {
-    const deliveries = tx.collection<DeliveryDoc>(COLLECTION);
-    const next = await deliveries.findOneAndUpdate(
-      { _id: seen._id, state: seen.state, attempt: seen.attempt, jobId: seen.jobId },
+  async update(tx: TxScope, seen: DeliveryDoc, change: DeliveryChange, at: Date): Promise<DeliveryDoc | null> {
+    const next = await tx.collection<DeliveryDoc>(COLLECTION).findOneAndUpdate(
+      { _id: seen._id, state: seen.state, attempt: seen.attempt, jobId: seen.jobId, dueAt: seen.dueAt },
       { $set: { ...change, updatedAt: at } },
       { returnDocument: 'after' },
     );
-    if (!next) return null;
-    if (next.state !== seen.state || next.attempt !== seen.attempt || next.reason !== seen.reason) {
-      await tx.emit('notification.status.changed', deliveryChanged(next, at, inbox));
-    }
-    if (awaitsWork(seen.state) !== awaitsWork(next.state)) await this.decidePurge(tx, next.notificationId, at);
+    if (next && awaitsWork(seen.state) !== awaitsWork(next.state)) await this.decidePurge(tx, next.notificationId, at);
     return next;
   }
 
@@ -167,23 +157,13 @@ export class DeliveryRepository {
    */
   private async decidePurge(tx: TxScope, notificationId: string, at: Date): Promise<void> {
     const deliveries = tx.collection<DeliveryDoc>(COLLECTION);
-    for (let round = 0; round < MAX_PURGE_ROUNDS; round++) {
+    await compareAndSet(`the deliveries of notification ${notificationId}`, async () => {
       const notification = await this.notifications.get(notificationId, tx);
       if (!notification) return;
       const awaiting = await deliveries.countDocuments({ notificationId, state: { $in: [...AWAITING] } });
       const purgeAt = keptUntil(awaiting > 0, at, this.retentionSeconds);
       await deliveries.updateMany({ notificationId, purgeAt: { $ne: purgeAt } }, { $set: { purgeAt } });
-      if (await this.notifications.setPurgeAt(tx, notification, purgeAt)) return;
-    }
-    throw new Error(`the deliveries of notification ${notificationId} kept changing; the step will be retried`);
-  }
-
-  /** The scheduler takes a waiting delivery for a job; false when another replica (or a cancel) was first. */
-  async claim(tx: TxScope, seen: DeliveryDoc, jobId: string, at: Date): Promise<boolean> {
-    const { matchedCount } = await tx.collection<DeliveryDoc>(COLLECTION).updateOne(
-      { _id: seen._id, state: S.DEFERRED, attempt: seen.attempt, dueAt: seen.dueAt, jobId: null },
-      { $set: { jobId, dueAt: null, updatedAt: at } },
-    );
-    return matchedCount === 1;
+      return (await this.notifications.setPurgeAt(tx, notification, purgeAt)) ? undefined : RETRY;
+    });
   }
 }

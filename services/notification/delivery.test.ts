@@ -1,7 +1,7 @@
 // The delivery worker, scheduler and dead-letter store, driven through the real module with fake providers.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
@@ -10,10 +10,12 @@ import {
   SendNotificationRequestSchema,
 } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import { DeliveryDecision } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { until } from '../../test/support/poll.js';
+import { rejectionOf } from '../../test/support/rejection.js';
 import type { DeliveryDoc } from './deliveries.js';
 import { deliveryJob, laneRoutingKey } from './lanes.js';
 import { ProviderError } from './providers/provider.js';
-import { type Harness, startHarness, waitFor } from './test-support.js';
+import { type Harness, startHarness } from './test-support.js';
 
 type Overrides = Partial<Pick<SendNotificationRequest, 'priority' | 'expiresAt' | 'notificationType' | 'recipient'>>;
 
@@ -37,7 +39,7 @@ const TERMINAL = new Set([
 ]);
 
 async function settled(h: Harness, notificationId: string, timeoutMs = 10_000): Promise<Notification> {
-  return waitFor(
+  return until(
     `notification ${notificationId} settled`,
     async () => {
       const { notification } = await h.client.getNotification({ lookup: { case: 'notificationId', value: notificationId } });
@@ -106,7 +108,7 @@ describe('delivery outcomes', () => {
     const replay = await h.client.replayDeadLetters({ filter: { channel: Channel.EMAIL }, ratePerSecond: 10 });
     expect(replay.replayedCount).toBe(2);
     expect(new Set(replay.deliveryIds)).toEqual(new Set([failed.deliveries[0].deliveryId, dead.deliveries[0].deliveryId]));
-    const resent = await waitFor('replays sent', async () => {
+    const resent = await until('replays sent', async () => {
       const a = (await h.client.getNotification({ lookup: { case: 'notificationId', value: failed.notificationId } })).notification!;
       const b = (await h.client.getNotification({ lookup: { case: 'notificationId', value: dead.notificationId } })).notification!;
       return a.state === DeliveryState.SENT && b.state === DeliveryState.SENT && [a, b];
@@ -164,10 +166,36 @@ describe('delivery outcomes', () => {
       pageToken = page.nextPageToken;
     } while (pageToken);
     expect(seen).toEqual([...ids].reverse());
-    const bad = await h.client.listDeadLetters({ pageToken: 'garbage' }).catch((err: unknown) => ConnectError.from(err));
-    expect(bad).toBeInstanceOf(ConnectError);
-    expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
+    const bad = await rejectionOf(h.client.listDeadLetters({ pageToken: 'garbage' }));
+    expect(bad.code).toBe(Code.InvalidArgument);
     h.providers.get(Channel.SMS)!.succeed();
+  });
+
+  it('pages dead letters matching a reason, and refuses a page token reused under other filters', async () => {
+    h.preference.users.set('pr', [{ channel: Channel.SMS, address: '+14155550124' }]);
+    const sms = h.providers.get(Channel.SMS)!;
+    const unreachable: string[] = [];
+    for (const [i, reason] of ['number unreachable', 'carrier refused', 'number unreachable', 'number unreachable'].entries()) {
+      sms.failWith('permanent', reason);
+      const { notification } = await h.client.sendNotification(request(`d/reason/${i}`, 'pr'));
+      const id = (await settled(h, notification!.notificationId)).deliveries[0].deliveryId;
+      if (reason === 'number unreachable') unreachable.push(id);
+    }
+    sms.succeed();
+    const seen: string[] = [];
+    const tokens: string[] = [];
+    let pageToken = '';
+    do {
+      const page = await h.client.listDeadLetters({ filter: { reason: 'UNREACHABLE' }, pageSize: 1, pageToken });
+      seen.push(...page.deadLetters.map((l) => l.deliveryId));
+      pageToken = page.nextPageToken;
+      tokens.push(pageToken);
+    } while (pageToken);
+    expect(seen).toEqual([...unreachable].reverse());
+
+    const reused = await rejectionOf(h.client.listDeadLetters({ filter: { reason: 'carrier' }, pageSize: 1, pageToken: tokens[0] }));
+    expect(reused.code).toBe(Code.InvalidArgument);
+    expect(reused.rawMessage).toMatch(/^page_token: was issued for other filters/);
   });
 
   it('does not open the breaker on permanent failures: they are about the message, not the provider', async () => {
@@ -213,7 +241,7 @@ describe('delivery outcomes', () => {
     const [d] = await h.store.collection<DeliveryDoc>('deliveries').find({ notificationId: done.notificationId });
     await h.publish(laneRoutingKey('medium'), deliveryJob(d, d.jobId!, 1, new Date())); // redelivered with a new message id
     await h.publish(laneRoutingKey('medium'), deliveryJob(d, 'job_stale', 1, new Date()));
-    await waitFor('lane drained', async () => (await h.bus.queueDepth('pulse.notification.delivery.medium')) === 0);
+    await until('lane drained', async () => (await h.bus.queueDepth('pulse.notification.delivery.medium')) === 0);
     expect(email().sent.get(d._id)).toBe(1);
   });
 });
@@ -242,7 +270,7 @@ describe('a worker lost mid-send', () => {
   it('leaves a redelivered job alone while the lease runs, then settles it as an unknown outcome', async () => {
     const d = await orphan('lost-slack', Channel.SLACK, 0);
     await h.publish(laneRoutingKey('medium'), deliveryJob(d, d.jobId!, 1, new Date()));
-    await waitFor('lane drained', async () => (await h.bus.queueDepth('pulse.notification.delivery.medium')) === 0);
+    await until('lane drained', async () => (await h.bus.queueDepth('pulse.notification.delivery.medium')) === 0);
     expect((await h.store.collection<DeliveryDoc>('deliveries').findOne({ _id: d._id }))!.state).toBe(DeliveryState.PROCESSING);
 
     // The scheduler finds it once the lease has run out: Slack cannot recognise a resend, so a person decides.
@@ -276,7 +304,7 @@ describe('LOW digests', () => {
     ]);
     const email = h.providers.get(Channel.EMAIL)!;
     // Windows are aligned to the clock: start early in one, so the three sends cannot straddle a boundary.
-    await waitFor('the start of a digest window', () => Date.now() % WINDOW_MS < WINDOW_MS / 2, WINDOW_MS * 2);
+    await until('the start of a digest window', () => Date.now() % WINDOW_MS < WINDOW_MS / 2, WINDOW_MS * 2);
     const low = await Promise.all(
       [1, 2, 3].map((i) => h.client.sendNotification(request(`dg/${i}`, 'dg', { priority: Priority.LOW }))),
     );

@@ -6,11 +6,12 @@ import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/deli
 import { Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { AssistanceRequestedSchema, ReviewNotice, type ReviewRequired, ReviewRequiredSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { until } from '../../test/support/poll.js';
 import { DEAD_LETTER_REASON_HEADER } from '../platform/bus/bus.js';
 import { assistanceNotificationKey, reviewNotificationKey } from '../common/notification-keys.js';
 import { assistanceNotification, reviewNotification } from './event-handlers.js';
 import type { NotificationDoc } from './notifications.js';
-import { type Harness, startHarness, waitFor } from './test-support.js';
+import { type Harness, startHarness, watchTransactions } from './test-support.js';
 
 function reviewEvent(overrides: MessageInitShape<typeof ReviewRequiredSchema> = {}): ReviewRequired {
   return create(ReviewRequiredSchema, {
@@ -109,11 +110,11 @@ describe('event consumers', () => {
     await h.publish('review.required', event); // redelivered: same event id
     await h.publish('review.required', { ...event, eventId: 'evt-republished' }); // re-published under a new id
     const key = reviewNotificationKey('rev-open', 'opened', 0);
-    const { notification } = await waitFor('review notification sent', async () => {
-      const found = await h.client.getNotification({ lookup: { case: 'idempotencyKey', value: key } }).catch(() => undefined);
-      return found?.notification?.state === DeliveryState.SENT && found;
+    const { notification } = await until('review notification sent', async () => {
+      const found = await h.client.getNotification({ lookup: { case: 'idempotencyKey', value: key } });
+      return found.notification?.state === DeliveryState.SENT && found;
     });
-    await waitFor('events handled', async () => (await h.bus.queueDepth('pulse.notification.review-required')) === 0);
+    await until('events handled', async () => (await h.bus.queueDepth('pulse.notification.review-required')) === 0);
     expect(await byKey(key)).toHaveLength(1);
     expect(notification).toMatchObject({
       source: 'review',
@@ -131,9 +132,9 @@ describe('event consumers', () => {
   it('sends an SLA breach to the escalation routes, at the severity\'s priority', async () => {
     await h.publish('review.required', reviewEvent({ reviewId: 'rev-late', notice: ReviewNotice.SLA_BREACHED, reminder: 1, severity: Severity.CRITICAL }));
     const key = reviewNotificationKey('rev-late', 'sla_breached', 1);
-    const { notification } = await waitFor('escalation sent', async () => {
-      const found = await h.client.getNotification({ lookup: { case: 'idempotencyKey', value: key } }).catch(() => undefined);
-      return found?.notification?.state === DeliveryState.SENT && found;
+    const { notification } = await until('escalation sent', async () => {
+      const found = await h.client.getNotification({ lookup: { case: 'idempotencyKey', value: key } });
+      return found.notification?.state === DeliveryState.SENT && found;
     });
     expect(notification).toMatchObject({ priority: Priority.CRITICAL });
     expect(notification!.deliveries.map((d) => d.channel)).toEqual([Channel.SMS]);
@@ -154,13 +155,11 @@ describe('event consumers', () => {
     });
     await h.publish('assistance.requested', event);
     await h.publish('assistance.requested', { ...event, eventId: 'evt-assist-1-again' });
-    const { notification } = await waitFor('assistance sent', async () => {
-      const found = await h.client
-        .getNotification({ lookup: { case: 'idempotencyKey', value: assistanceNotificationKey('req-1') } })
-        .catch(() => undefined);
-      return found?.notification?.state === DeliveryState.SENT && found;
+    const { notification } = await until('assistance sent', async () => {
+      const found = await h.client.getNotification({ lookup: { case: 'idempotencyKey', value: assistanceNotificationKey('req-1') } });
+      return found.notification?.state === DeliveryState.SENT && found;
     });
-    await waitFor('events handled', async () => (await h.bus.queueDepth('pulse.notification.assistance-requested')) === 0);
+    await until('events handled', async () => (await h.bus.queueDepth('pulse.notification.assistance-requested')) === 0);
     expect(await byKey(assistanceNotificationKey('req-1'))).toHaveLength(1);
     expect(notification).toMatchObject({ source: 'ingestion', causeId: 'req-1', notificationType: 'assistance.requested', priority: Priority.HIGH });
     expect(h.providers.get(Channel.SLACK)!.calls.filter((m) => m.notificationId === notification!.notificationId)).toEqual([
@@ -168,12 +167,42 @@ describe('event consumers', () => {
     ]);
   });
 
+  it('asks preference for the plan before any store transaction opens, on the event and the RPC paths', async () => {
+    h.preference.topics.set('billing', { primary: [{ channel: Channel.SLACK, address: '#billing' }] });
+    h.preference.topics.set('support', { primary: [{ channel: Channel.SLACK, address: '#support' }] });
+    const transactions = watchTransactions(h.store);
+    const askedInside: string[] = [];
+    const asked: string[] = [];
+    h.preference.onResolve = (req) => {
+      asked.push(req.notificationType);
+      if (transactions.inside()) askedInside.push(req.notificationType);
+    };
+    try {
+      await h.publish('review.required', reviewEvent({ reviewId: 'rev-plan', topic: 'billing' }));
+      await h.publish('assistance.requested', create(AssistanceRequestedSchema, { eventId: 'evt-plan', requestId: 'req-plan', topic: 'support', description: 'help' }));
+      await h.client.sendNotification({
+        idempotencyKey: 'plan-first',
+        recipient: { target: { case: 'userId', value: 'pat' } },
+        notificationType: 'invoice.overdue',
+        content: { title: 'Invoice overdue' },
+      });
+      for (const key of [reviewNotificationKey('rev-plan', 'opened', 0), assistanceNotificationKey('req-plan')]) {
+        await until(`notification ${key}`, async () => (await byKey(key)).length === 1);
+      }
+    } finally {
+      h.preference.onResolve = undefined;
+      transactions.stop();
+    }
+    expect(asked).toEqual(expect.arrayContaining(['review.required', 'assistance.requested', 'invoice.overdue']));
+    expect(askedInside).toEqual([]);
+  });
+
   it('dead-letters an event for a topic without routes at once, to be replayed once a route exists', async () => {
     await h.publish(
       'assistance.requested',
       create(AssistanceRequestedSchema, { eventId: 'evt-lost', requestId: 'req-lost', topic: 'nowhere', description: 'help', botId: 'b' }),
     );
-    const letter = await waitFor('event in the DLQ', () => h.bus.peek('pulse.notification.dlq').find((d) => d.id === 'evt-lost'));
+    const letter = await until('event in the DLQ', () => h.bus.peek('pulse.notification.dlq').find((d) => d.id === 'evt-lost'));
     expect(letter.headers[DEAD_LETTER_REASON_HEADER]).toContain('topic "nowhere" has no route');
     expect(await byKey(assistanceNotificationKey('req-lost'))).toHaveLength(0);
   });

@@ -1,6 +1,8 @@
 // Event-driven notifications. review.required and assistance.requested become notifications to their topic through
-// the same accept() as SendNotification, written in the consumer's unit of work (with its inbox record), under
-// idempotency keys derived from the cause, so a redelivered or re-published event never makes a second one.
+// the same accept() as SendNotification, under idempotency keys derived from the cause, so a redelivered or
+// re-published event never makes a second one. That key, not a consumer inbox, is what makes the consumers
+// idempotent: accept asks preference for the plan before it opens its unit of work, which a consumer's inbox
+// transaction, already open when the handler runs, would not allow.
 // preference.changed drops the cached plans of the user or topic that changed.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
@@ -10,7 +12,6 @@ import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.j
 import { PermanentError } from '../platform/bus/bus.js';
 import type { Logger } from '../platform/log.js';
 import { annotate } from '../platform/span-ids.js';
-import type { UnitOfWork } from '../platform/unit-of-work.js';
 import { assistanceNotificationKey, reviewNotificationKey } from '../common/notification-keys.js';
 import type { Accept, AcceptRequest } from './accept.js';
 import type { PlanCache } from './plan-cache.js';
@@ -94,9 +95,9 @@ export function assistanceNotification(event: AssistanceRequested): AcceptReques
 const HOPELESS = new Set([Code.NotFound, Code.InvalidArgument, Code.FailedPrecondition]);
 
 export function eventHandlers(deps: { accept: Accept; plans: PlanCache; log: Logger }) {
-  async function acceptEvent(req: AcceptRequest, tx: UnitOfWork, what: string): Promise<void> {
+  async function acceptEvent(req: AcceptRequest, what: string): Promise<void> {
     try {
-      const { notification, duplicate } = await deps.accept(req, { tx });
+      const { notification, duplicate } = await deps.accept(req);
       annotate({ 'pulse.notification_id': notification._id });
       deps.log.info({ notification_id: notification._id, cause_id: req.causeId, duplicate }, `${what} notification accepted`);
     } catch (err) {
@@ -113,13 +114,13 @@ export function eventHandlers(deps: { accept: Accept; plans: PlanCache; log: Log
   }
 
   return {
-    reviewRequired: (event: ReviewRequired, tx: UnitOfWork) => {
+    reviewRequired: (event: ReviewRequired) => {
       annotate({ 'pulse.review_id': event.reviewId, 'pulse.conversation_id': event.conversationId });
-      return acceptEvent(reviewNotification(event), tx, 'review.required');
+      return acceptEvent(reviewNotification(event), 'review.required');
     },
-    assistanceRequested: (event: AssistanceRequested, tx: UnitOfWork) => {
+    assistanceRequested: (event: AssistanceRequested) => {
       annotate({ 'pulse.request_id': event.requestId, 'pulse.conversation_id': event.conversationId });
-      return acceptEvent(assistanceNotification(event), tx, 'assistance.requested');
+      return acceptEvent(assistanceNotification(event), 'assistance.requested');
     },
     preferenceChanged: async (event: PreferencesChanged) => {
       const subject = event.subject;

@@ -1,7 +1,7 @@
 // NotificationService over HTTP against the real module: memory store, embedded bus, fake preference and providers.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority, RecipientSchema } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
@@ -9,7 +9,9 @@ import {
   SendNotificationRequestSchema,
 } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import { DeliveryDecision } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { type Harness, startHarness, waitFor } from './test-support.js';
+import { until } from '../../test/support/poll.js';
+import { rejectionOf } from '../../test/support/rejection.js';
+import { type Harness, startHarness } from './test-support.js';
 
 type Overrides = Partial<Pick<SendNotificationRequest, 'priority' | 'expiresAt' | 'notificationType' | 'recipient'>>;
 
@@ -21,15 +23,6 @@ function request(key: string, userId: string, overrides: Overrides = {}): SendNo
     content: { title: 'Invoice overdue', body: 'Invoice inv-1 is 30 days overdue', data: { invoice: 'inv-1' } },
   });
   return Object.assign(req, overrides);
-}
-
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('SendNotification', () => {
@@ -54,7 +47,7 @@ describe('SendNotification', () => {
       [Channel.IN_APP, DeliveryState.ACCEPTED, 'inbox'],
     ]);
 
-    const sent = await waitFor('both deliveries sent', async () => {
+    const sent = await until('both deliveries sent', async () => {
       const { notification: n } = await h.client.getNotification({ lookup: { case: 'idempotencyKey', value: 't1/first' } });
       return n!.deliveries.every((d) => d.state === DeliveryState.SENT) && n;
     });
@@ -91,7 +84,7 @@ describe('SendNotification', () => {
     for (const r of results) expect(r.notification!.deliveries).toHaveLength(2);
 
     const [id] = ids;
-    await waitFor('sent', async () => {
+    await until('sent', async () => {
       const { notification } = await h.client.getNotification({ lookup: { case: 'notificationId', value: id } });
       return notification!.state === DeliveryState.SENT && notification!.deliveries.every((d) => d.state === DeliveryState.SENT);
     });
@@ -108,7 +101,7 @@ describe('SendNotification', () => {
 
     const changed = request('t3/key', 'cat');
     changed.content!.body = 'something else';
-    const err = await rejection(h.client.sendNotification(changed));
+    const err = await rejectionOf(h.client.sendNotification(changed));
     expect(err.code).toBe(Code.AlreadyExists);
     expect(err.rawMessage).toContain('idempotency_key "t3/key"');
     expect(err.rawMessage).not.toContain('something else');
@@ -118,7 +111,7 @@ describe('SendNotification', () => {
     const before = await count('notifications');
     const bad = request('', 'dan', { notificationType: 'Not Valid', expiresAt: timestampFromDate(new Date(Date.now() - 1_000)) });
     bad.content!.title = '';
-    const err = await rejection(h.client.sendNotification(bad));
+    const err = await rejectionOf(h.client.sendNotification(bad));
     expect(err.code).toBe(Code.InvalidArgument);
     for (const field of ['idempotency_key', 'notification_type', 'content.title', 'expires_at']) expect(err.rawMessage).toContain(field);
     expect(await count('notifications')).toBe(before);
@@ -126,7 +119,7 @@ describe('SendNotification', () => {
 
   it('passes on not_found for a topic without routes, and writes nothing', async () => {
     const before = await count('notifications');
-    const err = await rejection(h.client.sendNotification(request('t5/topic', 'x', { recipient: create(RecipientSchema, { target: { case: 'topic', value: 'nowhere' } }) })));
+    const err = await rejectionOf(h.client.sendNotification(request('t5/topic', 'x', { recipient: create(RecipientSchema, { target: { case: 'topic', value: 'nowhere' } }) })));
     expect(err.code).toBe(Code.NotFound);
     expect(err.rawMessage).toContain('nowhere');
     expect(await count('notifications')).toBe(before);
@@ -136,7 +129,7 @@ describe('SendNotification', () => {
     const before = { notifications: await count('notifications'), outbox: await count('outbox') };
     h.preference.unavailable = true;
     try {
-      const err = await rejection(h.client.sendNotification(request('t6/down', 'eve')));
+      const err = await rejectionOf(h.client.sendNotification(request('t6/down', 'eve')));
       expect(err.code).toBe(Code.Unavailable);
       expect(await count('notifications')).toBe(before.notifications);
       expect(await count('outbox')).toBe(before.outbox);
@@ -157,7 +150,7 @@ describe('SendNotification', () => {
       eventId: 'evt-pref-fay',
       subject: { case: 'userId', value: 'fay' },
     });
-    await waitFor('cache dropped', async () => {
+    await until('cache dropped', async () => {
       await h.client.sendNotification(request(`t7/${Math.random()}`, 'fay'));
       return asked() >= 2;
     });
@@ -173,14 +166,14 @@ describe('SendNotification', () => {
     expect(results[1]).toMatchObject({ index: 1, errorCode: 'invalid_argument' });
     expect(results[1].errorMessage).toContain('notifications[1].content.title');
     expect(results[2].notification!.notificationId).toBe(results[0].notification!.notificationId);
-    const empty = await rejection(h.client.sendNotifications({ notifications: [] }));
+    const empty = await rejectionOf(h.client.sendNotifications({ notifications: [] }));
     expect(empty.code).toBe(Code.InvalidArgument);
   });
 
   it('refuses sends over the per-user rate with resource_exhausted, saying when to retry', async () => {
     const sends = Array.from({ length: 30 }, (_, i) => h.client.sendNotification(request(`t9/${i}`, 'hal')));
     await Promise.all(sends);
-    const err = await rejection(h.client.sendNotification(request('t9/over', 'hal')));
+    const err = await rejectionOf(h.client.sendNotification(request('t9/over', 'hal')));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(err.rawMessage).toMatch(/rate limit per recipient user exceeded; retry in \d+(\.\d)? s/);
     expect(Number(err.metadata.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -201,8 +194,8 @@ describe('GetNotification and CancelNotification', () => {
     const { notification } = await h.client.sendNotification(request('g1', 'joe'));
     const byId = await h.client.getNotification({ lookup: { case: 'notificationId', value: notification!.notificationId } });
     expect(byId.notification!.idempotencyKey).toBe('g1');
-    expect((await rejection(h.client.getNotification({ lookup: { case: 'idempotencyKey', value: 'nope' } }))).code).toBe(Code.NotFound);
-    expect((await rejection(h.client.getNotification({}))).code).toBe(Code.InvalidArgument);
+    expect((await rejectionOf(h.client.getNotification({ lookup: { case: 'idempotencyKey', value: 'nope' } }))).code).toBe(Code.NotFound);
+    expect((await rejectionOf(h.client.getNotification({}))).code).toBe(Code.InvalidArgument);
   });
 
   it('cancels deliveries still waiting, with status events, and refuses when nothing is left', async () => {
@@ -222,10 +215,10 @@ describe('GetNotification and CancelNotification', () => {
       [DeliveryState.CANCELLED, 'customer paid'],
       [DeliveryState.CANCELLED, 'customer paid'],
     ]);
-    await waitFor('cancel events', () => res.notification!.deliveries.every((d) => h.statuses.states(d.deliveryId).includes('CANCELLED#1')));
+    await until('cancel events', () => res.notification!.deliveries.every((d) => h.statuses.states(d.deliveryId).includes('CANCELLED#1')));
 
-    const again = await rejection(h.client.cancelNotification({ notificationId: notification!.notificationId }));
+    const again = await rejectionOf(h.client.cancelNotification({ notificationId: notification!.notificationId }));
     expect(again.code).toBe(Code.FailedPrecondition);
-    expect((await rejection(h.client.cancelNotification({ notificationId: 'ntf_missing' }))).code).toBe(Code.NotFound);
+    expect((await rejectionOf(h.client.cancelNotification({ notificationId: 'ntf_missing' }))).code).toBe(Code.NotFound);
   });
 });

@@ -1,7 +1,6 @@
 // NotificationService: validate at the edge, then accept (accept.ts), look up, cancel, list and replay.
 import { create } from '@bufbuild/protobuf';
 import { ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
-import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
   NotificationService,
   type SendNotificationRequest,
@@ -15,15 +14,14 @@ import { callerKey } from '../platform/auth.js';
 import { mapConcurrent } from '../platform/concurrency.js';
 import { asConnectError, codeName, failedPrecondition, notFound } from '../platform/errors.js';
 import type { Logger } from '../platform/log.js';
-import type { Transact } from '../platform/unit-of-work.js';
 import { pageSize, Validator } from '../platform/validate.js';
 import type { Accept } from './accept.js';
 import type { DeadLetterRepository } from './dead-letters.js';
-import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
+import type { DeliveryRepository } from './deliveries.js';
+import type { DeliveryEngine } from './delivery-engine.js';
 import { toDeadLetter, toNotification } from './messages.js';
 import { channelLabel, type NotificationMetrics } from './metrics.js';
 import type { NotificationRepository } from './notifications.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
 import { replayDeadLetters } from './replay.js';
 import { checkCancel, checkGetNotification, checkSendNotification, deadLetterQuery, MAX_BATCH, normalizeSend } from './validate.js';
 
@@ -32,7 +30,7 @@ export interface HandlerDeps {
   notifications: NotificationRepository;
   deliveries: DeliveryRepository;
   deadLetters: DeadLetterRepository;
-  transaction: Transact;
+  engine: DeliveryEngine;
   metrics: NotificationMetrics;
   log: Logger;
   now?: () => Date;
@@ -114,14 +112,7 @@ export function notificationHandlers(deps: HandlerDeps): ServiceImpl<typeof Noti
       const at = now();
       const reason = req.reason || 'cancelled';
       // Each delivery moves only from the state it was seen in: one already picked up by a worker stays with it.
-      const cancelled = await deps.transaction(async (tx) => {
-        const moved: DeliveryDoc[] = [];
-        for (const d of pending) {
-          const next = await deps.deliveries.move(tx, d, { state: DeliveryState.CANCELLED, attempt: d.attempt, dueAt: null, reason }, at);
-          if (next) moved.push(next);
-        }
-        return moved;
-      });
+      const cancelled = await deps.engine.moveEach(pending, { kind: 'cancel', reason }, at);
       if (cancelled.length === 0) {
         throw failedPrecondition(`notification ${doc._id} has no delivery left to cancel: each one is being sent, was sent, or has ended`);
       }
@@ -136,10 +127,9 @@ export function notificationHandlers(deps: HandlerDeps): ServiceImpl<typeof Noti
       const v = new Validator();
       const query = deadLetterQuery(v, req.filter, req.includeReplayed);
       const size = pageSize(v, req.pageSize, { fallback: 100, max: 500 });
-      const after = decodePageToken(v, req.pageToken);
       v.check();
-      const { items, next } = await deps.deadLetters.page(query, size, after);
-      return { deadLetters: items.map(toDeadLetter), nextPageToken: next ? encodePageToken(next) : '' };
+      const { items, nextPageToken } = await deps.deadLetters.page(query, size, req.pageToken);
+      return { deadLetters: items.map(toDeadLetter), nextPageToken };
     },
 
     async replayDeadLetters(req) {

@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { SendNotificationRequestSchema } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import { DeliveryDecision, DeliveryPlanSchema, RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { interleaving, testPlatform } from '../platform/testing.js';
+import { interleaving, testPlatform } from '../../test/support/platform.js';
+import { until } from '../../test/support/poll.js';
 import { DeliveryRepository } from './deliveries.js';
 import { type NotificationDoc, NotificationRepository } from './notifications.js';
 import { planDeliveries } from './planning.js';
-import { type Harness, startHarness, waitFor } from './test-support.js';
+import { type Harness, startHarness } from './test-support.js';
 
 const RETENTION_S = 600;
 const HOUR_MS = 3_600_000;
@@ -37,7 +38,7 @@ describe('history retention', () => {
     );
   /** Waits until the first delivery of the notification sent under key is in state. */
   const firstDeliveryIn = (key: string, state: DeliveryState) =>
-    waitFor(`${key}: first delivery ${DeliveryState[state]}`, async () => {
+    until(`${key}: first delivery ${DeliveryState[state]}`, async () => {
       const n = await find(key);
       return typeof n !== 'number' && n.deliveries[0].state === state;
     });
@@ -56,15 +57,15 @@ describe('history retention', () => {
     await firstDeliveryIn('h1', DeliveryState.SENT);
 
     // The SMS waits for the morning: nothing of the notification goes, however much time passes.
-    h.store.sweepExpired(new Date(Date.now() + 365 * 24 * HOUR_MS));
+    await h.store.sweepExpired(new Date(Date.now() + 365 * 24 * HOUR_MS));
     expect(await held(id)).toEqual({ notification: 1, deliveries: 2 });
 
     const cancelledAt = Date.now();
     await h.client.cancelNotification({ notificationId: id, reason: 'paid' });
-    h.store.sweepExpired(new Date(cancelledAt + (RETENTION_S - 5) * 1000));
+    await h.store.sweepExpired(new Date(cancelledAt + (RETENTION_S - 5) * 1000));
     expect(await held(id)).toEqual({ notification: 1, deliveries: 2 });
 
-    h.store.sweepExpired(new Date(Date.now() + (RETENTION_S + 1) * 1000));
+    await h.store.sweepExpired(new Date(Date.now() + (RETENTION_S + 1) * 1000));
     expect(await held(id)).toEqual({ notification: 0, deliveries: 0 });
     expect(await find('h1')).toBe(Code.NotFound);
     const again = await h.client.sendNotification(request('h1', 'rey'));
@@ -81,7 +82,7 @@ describe('history retention', () => {
     await firstDeliveryIn('h2', DeliveryState.FAILED);
     const failedAt = Date.now();
     const letters = () => h.store.collection('dead_letters').countDocuments({ notificationId: id });
-    h.store.sweepExpired(new Date(failedAt + (RETENTION_S - 5) * 1000));
+    await h.store.sweepExpired(new Date(failedAt + (RETENTION_S - 5) * 1000));
     expect({ ...(await held(id)), letters: await letters() }).toEqual({ notification: 1, deliveries: 1, letters: 1 });
 
     // A replay puts the delivery back to work: while the provider holds the send, nothing of it goes.
@@ -92,13 +93,13 @@ describe('history retention', () => {
       return { outcome: 'sent' };
     };
     await h.client.replayDeadLetters({ filter: { channel: Channel.EMAIL }, ratePerSecond: 10 });
-    await waitFor('the replay at the provider', () => email.calls.length >= 2);
-    h.store.sweepExpired(new Date(Date.now() + 365 * 24 * HOUR_MS));
+    await until('the replay at the provider', () => email.calls.length >= 2);
+    await h.store.sweepExpired(new Date(Date.now() + 365 * 24 * HOUR_MS));
     expect(await held(id)).toEqual({ notification: 1, deliveries: 1 });
 
     release();
     await firstDeliveryIn('h2', DeliveryState.SENT);
-    h.store.sweepExpired(new Date(Date.now() + (RETENTION_S + 1) * 1000));
+    await h.store.sweepExpired(new Date(Date.now() + (RETENTION_S + 1) * 1000));
     expect(await held(id)).toEqual({ notification: 0, deliveries: 0 });
   });
 
@@ -106,9 +107,9 @@ describe('history retention', () => {
     h.preference.users.set('kit', [{ channel: Channel.EMAIL, address: 'kit@example.com', decision: DeliveryDecision.SUPPRESS }]);
     const { notification } = await h.client.sendNotification(request('h3', 'kit'));
     expect(notification!.state).toBe(DeliveryState.SUPPRESSED);
-    h.store.sweepExpired(new Date(Date.now() + (RETENTION_S - 5) * 1000));
+    await h.store.sweepExpired(new Date(Date.now() + (RETENTION_S - 5) * 1000));
     expect(await held(notification!.notificationId)).toEqual({ notification: 1, deliveries: 1 });
-    h.store.sweepExpired(new Date(Date.now() + (RETENTION_S + 1) * 1000));
+    await h.store.sweepExpired(new Date(Date.now() + (RETENTION_S + 1) * 1000));
     expect(await held(notification!.notificationId)).toEqual({ notification: 0, deliveries: 0 });
   });
 });
@@ -146,8 +147,8 @@ describe('deciding when a notification leaves', () => {
 
       // The second delivery comes to rest, and decides, between the first one's count and its write.
       await platform.transaction(async (tx) => {
-        const race = interleaving(tx, 'deliveries', 'updateMany', () => platform.transaction((other) => deliveries.move(other, second, sent, at)));
-        await deliveries.move(race.scope, first, sent, at);
+        const race = interleaving(tx, 'deliveries', 'updateMany', () => platform.transaction((other) => deliveries.update(other, second, sent, at)));
+        await deliveries.update(race.scope, first, sent, at);
         expect(race.ran()).toBe(true);
       });
       const kept = await notifications.get('ntf-cas');

@@ -3,9 +3,10 @@ import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { SendNotificationRequestSchema } from '../../gen/pulse/notification/v1/notification_service_pb.js';
+import { until } from '../../test/support/poll.js';
 import { mapConcurrent } from '../platform/concurrency.js';
 import { laneQueue } from './lanes.js';
-import { FakeProvider, type Harness, startHarness, waitFor } from './test-support.js';
+import { FakeProvider, type Harness, startHarness } from './test-support.js';
 
 const LOW_COUNT = 10_000;
 const BATCH = 500;
@@ -70,7 +71,7 @@ it('delivers a CRITICAL notification submitted behind 10,000 queued LOW ones bef
     }),
   );
   const criticalId = notification!.deliveries[0].deliveryId;
-  const sentAt = await waitFor('the CRITICAL delivery sent', () => email.sentAt.get(criticalId), 30_000);
+  const sentAt = await until('the CRITICAL delivery sent', () => email.sentAt.get(criticalId), 30_000);
   const lowSentBy = [...email.sent.keys()].filter((id) => id !== criticalId).length;
   const lowLeft = (await h.bus.queueDepth(laneQueue('low'))) ?? 0;
 

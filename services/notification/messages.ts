@@ -12,8 +12,7 @@ import {
 import { overallState } from '../common/delivery-state.js';
 import type { DeadLetterDoc } from './dead-letters.js';
 import type { DeliveryDoc } from './deliveries.js';
-import type { NotificationDoc } from './notifications.js';
-import { toRecipient } from './status-events.js';
+import { type NotificationDoc, toRecipient } from './notifications.js';
 
 export function toDelivery(doc: DeliveryDoc): Delivery {
   return create(DeliverySchema, {

@@ -2,7 +2,8 @@
 // what makes SendNotification idempotent across concurrent calls and replicas; the fingerprint tells a repeat of
 // the same request from a different request reusing the key. A notification leaves with its deliveries once they
 // are all at rest and the history retention has passed (common/history.ts); its idempotency key is free again then.
-import type { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { create } from '@bufbuild/protobuf';
+import { type Priority, type Recipient, RecipientSchema } from '../../gen/pulse/common/v1/delivery_pb.js';
 import type { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { PURGE_INDEX } from '../common/history.js';
 import type { Doc, Store, TxScope } from '../platform/store/collection.js';
@@ -11,6 +12,12 @@ import type { Doc, Store, TxScope } from '../platform/store/collection.js';
 export interface RecipientRef {
   userId?: string;
   topic?: string;
+}
+
+export function toRecipient(ref: RecipientRef): Recipient {
+  return create(RecipientSchema, {
+    target: ref.userId !== undefined ? { case: 'userId', value: ref.userId } : { case: 'topic', value: ref.topic ?? '' },
+  });
 }
 
 export interface ContentDoc {

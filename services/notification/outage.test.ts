@@ -4,9 +4,10 @@ import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { SendNotificationRequestSchema } from '../../gen/pulse/notification/v1/notification_service_pb.js';
+import { until } from '../../test/support/poll.js';
 import type { DeliveryDoc } from './deliveries.js';
 import { ProviderError } from './providers/provider.js';
-import { FakeProvider, type Harness, startHarness, waitFor } from './test-support.js';
+import { FakeProvider, type Harness, startHarness } from './test-support.js';
 
 const COUNT = 40;
 const MAX_ATTEMPTS = 4;
@@ -60,7 +61,7 @@ it('waits out a provider outage behind the breaker and then delivers everything 
   const circuitWaits = () => h.running.runtime.metrics.registry.getSingleMetric('pulse_deliveries_deferred_total')!.get();
   const waits = async () => (await circuitWaits()).values.filter((v) => v.labels.reason === 'circuit_open').reduce((a, v) => a + v.value, 0);
   // The outage lasts long enough for many breaker cycles: far more waits than the attempt budget.
-  await waitFor('an outage with the breaker open', async () => Date.now() - outageStarted >= OUTAGE_MS && (await waits()) > COUNT * MAX_ATTEMPTS, 20_000);
+  await until('an outage with the breaker open', async () => Date.now() - outageStarted >= OUTAGE_MS && (await waits()) > COUNT * MAX_ATTEMPTS, 20_000);
   const callsDuringOutage = email.calls.length;
   const deliveries = h.store.collection<DeliveryDoc>('deliveries');
   const duringOutage = await deliveries.find({ _id: { $in: ids } });
@@ -68,7 +69,7 @@ it('waits out a provider outage behind the breaker and then delivers everything 
   expect(Math.max(...duringOutage.map((d) => d.failures))).toBeLessThan(MAX_ATTEMPTS);
 
   down = false;
-  const done = await waitFor(
+  const done = await until(
     'every delivery sent',
     async () => {
       const all = await deliveries.find({ _id: { $in: ids } });

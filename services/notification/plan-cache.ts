@@ -10,8 +10,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@connectrpc/connect';
 import type { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import type { DeliveryPlan, PreferenceService, RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import type { RecipientRef } from './notifications.js';
-import { toRecipient } from './status-events.js';
+import { type RecipientRef, toRecipient } from './notifications.js';
 
 export interface PlanKey {
   recipient: RecipientRef;

@@ -1,20 +1,23 @@
 // The scheduler: deferred deliveries (quiet hours, digest windows, retries, breaker waits, replays) wait in the
-// store with a due time, not in a queue or a consumer. A background loop, on every replica:
+// store with a due time, not in a queue or a consumer. A periodic task, on every replica:
 //   - drops deliveries whose notification expired (EXPIRED);
 //   - releases due deliveries: claims each with a conditional update (one replica wins) and emits its job on its
 //     lane in the same unit of work; the other deliveries of a digest are claimed under the same job;
 //   - settles deliveries stuck in PROCESSING past the lease (their worker died) as unknown outcomes.
-import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+// Every change of a delivery is a move of the delivery engine (delivery-engine.ts).
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/log.js';
+import { type PeriodicTask, startPeriodic } from '../platform/periodic.js';
 import type { Transact } from '../platform/unit-of-work.js';
 import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
+import type { DeliveryEngine } from './delivery-engine.js';
 import { deliveryJob, laneOf, laneRoutingKey } from './lanes.js';
 import { channelLabel, type NotificationMetrics } from './metrics.js';
 import type { DeliveryWorker } from './worker.js';
 
 export interface SchedulerDeps {
   deliveries: DeliveryRepository;
+  engine: DeliveryEngine;
   transaction: Transact;
   worker: Pick<DeliveryWorker, 'settleLost'>;
   intervalMs: number;
@@ -32,9 +35,7 @@ export interface SchedulerDeps {
 const MAX_ROUNDS = 20;
 
 export class Scheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private task: PeriodicTask | undefined;
   private readonly now: () => Date;
 
   constructor(private readonly deps: SchedulerDeps) {
@@ -42,23 +43,18 @@ export class Scheduler {
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule();
+    this.task ??= startPeriodic({
+      name: 'delivery scheduler',
+      intervalMs: this.deps.intervalMs,
+      startAfterMs: this.deps.intervalMs,
+      run: () => this.tick(),
+      log: this.deps.log,
+    });
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .catch((err: unknown) => this.deps.log.warn({ err }, 'scheduler tick failed; will retry'))
-        .finally(() => this.schedule());
-    }, this.deps.intervalMs);
+    await this.task?.stop();
+    this.task = undefined;
   }
 
   /** One pass over everything due now. */
@@ -74,10 +70,8 @@ export class Scheduler {
       const expired = await this.deps.deliveries.expiring(at, this.deps.batch);
       let moved = 0;
       for (const d of expired) {
-        const next = await this.deps.transaction((tx) =>
-          this.deps.deliveries.move(tx, d, { state: DeliveryState.EXPIRED, attempt: d.attempt, dueAt: null, reason: 'expired before it could be sent' }, at),
-        );
-        if (!next) continue;
+        // One unit of work each: one delivery that cannot be written does not hold the others back.
+        if ((await this.deps.engine.moveEach([d], { kind: 'expire' }, at)).length === 0) continue;
         moved++;
         this.deps.metrics.expired.inc({ channel: channelLabel(d.channel) });
         this.deps.metrics.schedulerReleased.inc({ reason: 'expired' });
@@ -108,14 +102,13 @@ export class Scheduler {
 
   /** Claims a due delivery (and its digest mates) for a new job and emits the job; returns the ids claimed. */
   private async releaseOne(leader: DeliveryDoc, at: Date): Promise<string[]> {
+    const mates = leader.digestKey ? await this.deps.deliveries.digestMates(leader, this.deps.digestMaxSize - 1) : [];
     return this.deps.transaction(async (tx) => {
       const jobId = newId('job');
-      if (!(await this.deps.deliveries.claim(tx, leader, jobId, at))) return [];
+      if (!(await this.deps.engine.move(tx, leader, { kind: 'claim', jobId }, at))) return [];
       const claimed = [leader._id];
-      if (leader.digestKey) {
-        for (const mate of await this.deps.deliveries.digestMates(leader, this.deps.digestMaxSize - 1)) {
-          if (await this.deps.deliveries.claim(tx, mate, jobId, at)) claimed.push(mate._id);
-        }
+      for (const mate of mates) {
+        if (await this.deps.engine.move(tx, mate, { kind: 'claim', jobId }, at)) claimed.push(mate._id);
       }
       await tx.emit(laneRoutingKey(laneOf(leader.priority)), deliveryJob(leader, jobId, leader.attempt, at));
       return claimed;

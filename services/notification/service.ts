@@ -4,12 +4,14 @@ import type { Client } from '@connectrpc/connect';
 import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import type { PreferenceService } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { type PeriodicTask, startPeriodic } from '../platform/periodic.js';
 import type { ServiceModule } from '../platform/service.js';
 import { createAccept } from './accept.js';
 import { BreakerGate } from './breaker-gate.js';
 import { type NotificationConfig, readNotificationConfig } from './config.js';
 import { DeadLetterRepository } from './dead-letters.js';
 import { DeliveryRepository } from './deliveries.js';
+import { DeliveryEngine } from './delivery-engine.js';
 import { eventHandlers } from './event-handlers.js';
 import { notificationHandlers } from './handlers.js';
 import { LANES, lanePurpose, laneQueue, laneRoutingKey } from './lanes.js';
@@ -64,10 +66,12 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
       const served = [Channel.EMAIL, Channel.SLACK, Channel.SMS, Channel.IN_APP].map((c) => `${channelLabel(c)}=${providerName(c) || 'none'}`);
       rt.log.info(`delivery providers: ${served.join(', ')}`);
 
+      const engine = new DeliveryEngine({ deliveries, notifications, deadLetters, transaction: rt.transaction });
       const plans = new PlanCache(preferenceResolver(overrides.preference ?? rt.peer('preference')), config.planCacheTtlMs);
       const accept = createAccept({
         notifications,
         deliveries,
+        engine,
         transaction: rt.transaction,
         plans,
         limiter: new RateLimiter(config.rateLimits),
@@ -78,8 +82,7 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
       const worker = new DeliveryWorker({
         deliveries,
         notifications,
-        deadLetters,
-        transaction: rt.transaction,
+        engine,
         providers,
         gate,
         policy: config.retry,
@@ -100,12 +103,20 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
         });
       }
       const events = eventHandlers({ accept, plans, log: rt.log });
-      rt.consume({ purpose: 'review-required', events: ['review.required'], handle: (event, tx) => events.reviewRequired(event, tx) });
-      rt.consume({ purpose: 'assistance-requested', events: ['assistance.requested'], handle: (event, tx) => events.assistanceRequested(event, tx) });
+      // No inbox: the notification's idempotency key, derived from the cause, makes a repeated event harmless, and
+      // accept must ask preference for the plan before any unit of work opens (event-handlers.ts).
+      rt.consume({ purpose: 'review-required', events: ['review.required'], inbox: false, handle: (event) => events.reviewRequired(event) });
+      rt.consume({
+        purpose: 'assistance-requested',
+        events: ['assistance.requested'],
+        inbox: false,
+        handle: (event) => events.assistanceRequested(event),
+      });
       rt.consume({ purpose: 'preference-changed', events: ['preference.changed'], inbox: false, handle: (event) => events.preferenceChanged(event) });
 
       const scheduler = new Scheduler({
         deliveries,
+        engine,
         transaction: rt.transaction,
         worker,
         intervalMs: config.scheduler.intervalMs,
@@ -121,23 +132,20 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
           if (depth !== undefined) metrics.laneDepth.set({ priority: lane.name }, depth);
         }
       };
-      let sampler: NodeJS.Timeout | undefined;
+      let sampler: PeriodicTask | undefined;
 
       return {
         routes: (router) =>
           router.service(
             NotificationService,
-            notificationHandlers({ accept, notifications, deliveries, deadLetters, transaction: rt.transaction, metrics, log: rt.log }),
+            notificationHandlers({ accept, notifications, deliveries, deadLetters, engine, metrics, log: rt.log }),
           ),
         start() {
           scheduler.start();
-          sampler = setInterval(() => void sampleLaneDepth(), LANE_DEPTH_INTERVAL_MS);
-          sampler.unref();
-          void sampleLaneDepth();
+          sampler = startPeriodic({ name: 'lane depth sampler', intervalMs: LANE_DEPTH_INTERVAL_MS, run: sampleLaneDepth, log: rt.log });
         },
         async stop() {
-          clearInterval(sampler);
-          await scheduler.stop();
+          await Promise.all([sampler?.stop(), scheduler.stop()]);
           await Promise.all([...new Set(providers.values())].map((provider) => provider.close?.()));
         },
       };

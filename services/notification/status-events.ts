@@ -1,8 +1,9 @@
-// notification.status.changed events, built from the stored records they report on. Reasons never carry
-// addresses or message text; the in-app content rides only on the SENT change that hands it to the inbox.
+// notification.status.changed events, built from the stored records they report on; only the delivery engine
+// (delivery-engine.ts) emits them. Reasons never carry addresses or message text; the in-app content rides only on
+// the SENT change that hands it to the inbox.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { DeliveryState, type Recipient, RecipientSchema } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
   type InboxContent,
   type NotificationStatusChanged,
@@ -10,13 +11,7 @@ import {
 } from '../../gen/pulse/events/v1/events_pb.js';
 import { newId } from '../platform/ids.js';
 import type { DeliveryDoc } from './deliveries.js';
-import type { NotificationDoc, RecipientRef } from './notifications.js';
-
-export function toRecipient(ref: RecipientRef): Recipient {
-  return create(RecipientSchema, {
-    target: ref.userId !== undefined ? { case: 'userId', value: ref.userId } : { case: 'topic', value: ref.topic ?? '' },
-  });
-}
+import { type NotificationDoc, toRecipient } from './notifications.js';
 
 /** The notification as a whole was accepted (before its deliveries are reported). */
 export function notificationAccepted(doc: NotificationDoc): NotificationStatusChanged {

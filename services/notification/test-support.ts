@@ -1,6 +1,7 @@
 // Test doubles and a harness for notification's handler and worker tests: the real service module started with
 // startService on a free port, over a memory store and an embedded bus, with a fake preference service (served
 // in memory with createRouterTransport) and fake providers implementing ChannelProvider.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { type Client, Code, ConnectError, createClient, createRouterTransport } from '@connectrpc/connect';
@@ -20,22 +21,12 @@ import { encodeEvent, type EventName, type EventOf } from '../platform/bus/event
 import { newId } from '../platform/ids.js';
 import { createLogger } from '../platform/log.js';
 import { type RunningService, startService } from '../platform/service.js';
-import { MemoryStore } from '../platform/store/memory.js';
+import type { Store, TxScope } from '../platform/store/collection.js';
 import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendResult } from './providers/provider.js';
 import { notificationModule } from './service.js';
+import { openTestStore, type TestStore } from '../../test/support/store.js';
 
 export const TOKEN = 'tester-token-0123456789abcdef';
-
-/** Polls until check returns a value other than undefined/false, or fails after timeoutMs. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 export type Behaviour = (message: OutgoingMessage, call: number) => Promise<SendResult> | SendResult;
 
@@ -84,6 +75,8 @@ export class FakePreference {
   topics = new Map<string, { primary: PlanSpec[]; escalation?: PlanSpec[] }>();
   readonly requests: ResolveDeliveryRequest[] = [];
   unavailable = false;
+  /** Called with every request as it arrives, in the caller's async context. */
+  onResolve: ((req: ResolveDeliveryRequest) => void) | undefined;
 
   readonly client: Client<typeof PreferenceService> = createClient(
     PreferenceService,
@@ -91,6 +84,7 @@ export class FakePreference {
       service(PreferenceService, {
         resolveDelivery: (req) => {
           this.requests.push(req);
+          this.onResolve?.(req);
           if (this.unavailable) throw new ConnectError('preference is down', Code.Unavailable);
           const target = req.recipient?.target;
           let specs: PlanSpec[];
@@ -119,6 +113,22 @@ export class FakePreference {
   );
 }
 
+/**
+ * Marks the async context of every store transaction, so a test can tell whether code (a fake peer called from
+ * it) runs inside one. Other transactions running at the same time do not count. stop() undoes it.
+ */
+export function watchTransactions(store: Store): { inside(): boolean; stop(): void } {
+  const context = new AsyncLocalStorage<true>();
+  const original = store.transaction.bind(store);
+  store.transaction = <R>(fn: (tx: TxScope) => Promise<R>) => original((tx) => context.run(true, () => fn(tx)));
+  return {
+    inside: () => context.getStore() === true,
+    stop: () => {
+      store.transaction = original;
+    },
+  };
+}
+
 /** Everything notification emitted on notification.status.changed, in arrival order. */
 export class StatusLog {
   readonly events: NotificationStatusChanged[] = [];
@@ -142,7 +152,7 @@ export interface Harness {
   client: Client<typeof NotificationService>;
   running: RunningService;
   bus: EmbeddedBus;
-  store: MemoryStore;
+  store: TestStore;
   preference: FakePreference;
   providers: Map<Channel, FakeProvider>;
   statuses: StatusLog;
@@ -164,7 +174,7 @@ export const TEST_ENV: Record<string, string> = {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const bus = new EmbeddedBus();
-  const store = new MemoryStore('pulse_notification');
+  const store = await openTestStore('pulse_notification');
   const preference = options.preference ?? new FakePreference();
   const fakes = options.providers ?? [
     new FakeProvider('fake-email', Channel.EMAIL),

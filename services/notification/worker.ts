@@ -10,35 +10,33 @@
 // out, that is an unknown outcome and goes through the same policy (the scheduler does the same for deliveries
 // whose job is gone). In-app deliveries are "sent" by handing the content to the status service's inbox.
 //
-// Each step is its own unit of work (rt.transaction), never the consumer's: a provider call must not sit inside a
-// store transaction that MongoDB may run twice.
+// Each step is its own unit of work, never the consumer's: a provider call must not sit inside a store transaction
+// that MongoDB may run twice. Every change of a delivery is a move of the delivery engine (delivery-engine.ts).
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { InboxContentSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import type { DeliveryJob } from '../../gen/pulse/notification/v1/delivery_job_pb.js';
 import { throughBreaker } from '../platform/breaker.js';
-import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/log.js';
 import { annotate } from '../platform/span-ids.js';
-import type { Transact } from '../platform/unit-of-work.js';
 import type { Admission, BreakerGate } from './breaker-gate.js';
 import { giveUpAfterMs } from './config.js';
-import type { DeadLetterRepository } from './dead-letters.js';
-import type { DeliveryChange, DeliveryDoc, DeliveryRepository } from './deliveries.js';
+import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
+import type { DeliveryEngine } from './delivery-engine.js';
 import { digestContent } from './digest.js';
 import { channelLabel, type NotificationMetrics, priorityLabel } from './metrics.js';
 import type { NotificationDoc, NotificationRepository } from './notifications.js';
 import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendResult } from './providers/provider.js';
 import { classify, type Failure, nextStep, type NextStep, type RetryPolicy } from './retry-policy.js';
+import { moveFor } from './transitions.js';
 
 const S = DeliveryState;
 
 export interface WorkerDeps {
   deliveries: DeliveryRepository;
   notifications: NotificationRepository;
-  deadLetters: DeadLetterRepository;
-  transaction: Transact;
+  engine: DeliveryEngine;
   providers: ReadonlyMap<Channel, ChannelProvider>;
   gate(provider: ChannelProvider): BreakerGate;
   policy: RetryPolicy;
@@ -55,20 +53,6 @@ type Outcome = { ok: true; result: SendResult } | { ok: false; failure: Failure 
 /** throughBreaker turns a refused call into `unavailable`; providers report their own failures as ProviderError. */
 function breakerRefused(err: unknown): boolean {
   return err instanceof ConnectError && err.code === Code.Unavailable;
-}
-
-/** The store change for a step of the retry policy. */
-function changeFor(step: NextStep, d: DeliveryDoc): DeliveryChange {
-  switch (step.action) {
-    case 'retry':
-      return { state: S.DEFERRED, attempt: step.attempt, failures: step.failures, dueAt: step.dueAt, jobId: null, reason: step.reason };
-    case 'wait_for_breaker':
-      return { state: S.DEFERRED, attempt: step.attempt, dueAt: step.dueAt, jobId: null, reason: step.reason };
-    case 'fail':
-      return { state: S.FAILED, attempt: d.attempt, reason: step.reason };
-    case 'dead_letter':
-      return { state: S.DEAD_LETTERED, attempt: d.attempt, reason: step.reason };
-  }
 }
 
 export class DeliveryWorker {
@@ -154,34 +138,18 @@ export class DeliveryWorker {
   private async dropExpired(waiting: DeliveryDoc[], at: Date): Promise<DeliveryDoc[]> {
     const expired = waiting.filter((d) => d.expiresAt !== null && d.expiresAt <= at);
     if (expired.length === 0) return waiting;
-    const moved = await this.moveEach(expired, (d) => ({ state: S.EXPIRED, attempt: d.attempt, reason: 'expired before it could be sent' }), at);
+    const moved = await this.deps.engine.moveEach(expired, { kind: 'expire' }, at);
     for (const d of moved) this.deps.metrics.expired.inc({ channel: channelLabel(d.channel) });
     return waiting.filter((d) => !expired.includes(d));
   }
 
   private async waitForBreaker(waiting: readonly DeliveryDoc[], attempt: number, dueAt: Date, at: Date): Promise<void> {
-    const moved = await this.moveEach(waiting, () => ({ state: S.DEFERRED, attempt, dueAt, jobId: null, reason: 'circuit open' }), at);
+    const moved = await this.deps.engine.moveEach(waiting, { kind: 'wait', attempt, dueAt, reason: 'circuit open' }, at);
     for (const d of moved) this.deps.metrics.deferred.inc({ channel: channelLabel(d.channel), reason: 'circuit_open' });
   }
 
-  /** Moves each delivery in one unit of work; returns those that were still where they were seen. */
-  private moveEach(group: readonly DeliveryDoc[], change: (d: DeliveryDoc) => DeliveryChange, at: Date): Promise<DeliveryDoc[]> {
-    return this.deps.transaction(async (tx) => {
-      const moved: DeliveryDoc[] = [];
-      for (const d of group) {
-        const next = await this.deps.deliveries.move(tx, d, change(d), at);
-        if (next) moved.push(next);
-      }
-      return moved;
-    });
-  }
-
   private markProcessing(waiting: readonly DeliveryDoc[], attempt: number, provider: string, at: Date): Promise<DeliveryDoc[]> {
-    return this.moveEach(
-      waiting,
-      (d) => ({ state: S.PROCESSING, attempt, attemptsMade: d.attemptsMade + 1, processingAt: at, provider: provider || d.provider, reason: '' }),
-      at,
-    );
+    return this.deps.engine.moveEach(waiting, { kind: 'start', attempt, provider }, at);
   }
 
   private async deliverToInbox(delivery: DeliveryDoc, attempt: number, at: Date): Promise<void> {
@@ -190,16 +158,14 @@ export class DeliveryWorker {
     const inbox = create(InboxContentSchema, { ...notification.content });
     // PROCESSING and SENT in one unit of work: handing over to the inbox is the status event itself, so there is
     // no outcome to lose between them.
-    const sent = await this.deps.transaction(async (tx) => {
-      const processing = await this.deps.deliveries.move(
-        tx,
-        delivery,
-        { state: S.PROCESSING, attempt, attemptsMade: delivery.attemptsMade + 1, processingAt: at, provider: 'inbox', reason: '' },
-        at,
-      );
-      if (!processing) return false;
-      return (await this.deps.deliveries.move(tx, processing, { state: S.SENT, attempt, provider: 'inbox' }, at, inbox)) !== null;
-    });
+    const sent = await this.deps.engine.moveThrough(
+      delivery,
+      [
+        { kind: 'start', attempt, provider: 'inbox' },
+        { kind: 'succeed', state: S.SENT, providerMessageId: '', digestSize: 0, inbox },
+      ],
+      at,
+    );
     if (sent) this.recordSent([delivery], 'sent', at);
   }
 
@@ -273,7 +239,7 @@ export class DeliveryWorker {
       const state = outcome.result.outcome === 'delivered' ? S.DELIVERED : S.SENT;
       const digestSize = claimed.length > 1 ? claimed.length : 0;
       const providerMessageId = outcome.result.providerMessageId ?? '';
-      const moved = await this.moveEach(claimed, (d) => ({ state, attempt: d.attempt, reason: '', providerMessageId, digestSize }), at);
+      const moved = await this.deps.engine.moveEach(claimed, { kind: 'succeed', state, providerMessageId, digestSize }, at);
       if (moved.length < claimed.length) {
         // Settled as lost while the send was still running (a send slower than the lease): the message went out,
         // but the record already says otherwise. Rare, and worth a person's look.
@@ -308,29 +274,7 @@ export class DeliveryWorker {
 
   /** Moves a group of deliveries (one attempt, one job) to the step the policy chose. */
   private async apply(group: readonly DeliveryDoc[], step: NextStep, at: Date): Promise<void> {
-    const moved = await this.deps.transaction(async (tx) => {
-      const done: DeliveryDoc[] = [];
-      for (const d of group) {
-        const next = await this.deps.deliveries.move(tx, d, changeFor(step, d), at);
-        if (!next) continue;
-        done.push(next);
-        if (step.action === 'fail' || step.action === 'dead_letter') {
-          await this.deps.deadLetters.insert(tx, {
-            _id: newId('dlq'),
-            deliveryId: next._id,
-            notificationId: next.notificationId,
-            channel: next.channel,
-            priority: next.priority,
-            reason: step.reason,
-            attempts: next.attemptsMade,
-            provider: next.provider,
-            failedAt: at,
-            replayedAt: null,
-          });
-        }
-      }
-      return done;
-    });
+    const moved = await this.deps.engine.moveEach(group, moveFor(step), at);
     for (const d of moved) {
       const channel = channelLabel(d.channel);
       if (step.action === 'retry') this.deps.metrics.deferred.inc({ channel, reason: 'retry' });

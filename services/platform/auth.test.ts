@@ -1,20 +1,12 @@
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
 import { AUDIENCE, claims, ISSUER, mint, SECRET } from '../../test/access/support.js';
+import { rejectionOf } from '../../test/support/rejection.js';
 import { Authenticator, type Caller, makeCaller, parseGrants, TokenRegistry } from './auth.js';
 import { JwtVerifier } from './jwt.js';
 import { ALL_SCOPES, ROLE_SCOPES } from './scopes.js';
 
 const token = 'a-long-enough-token-123';
-
-function rejection(fn: () => unknown): ConnectError {
-  try {
-    fn();
-  } catch (e) {
-    return e as ConnectError;
-  }
-  throw new Error('did not throw');
-}
 
 const scopesOf = (caller: Caller) => [...caller.scopes].sort();
 
@@ -60,8 +52,8 @@ describe('TokenRegistry', () => {
     [`Token ${token}`, 'malformed Authorization header'],
     ['Bearer wrong-token-wrong-token', 'invalid bearer token'],
     [`Bearer ${token}x`, 'invalid bearer token'],
-  ])('rejects %s as unauthenticated without echoing it', (header, message) => {
-    const err = rejection(() => registry.authenticate(header));
+  ])('rejects %s as unauthenticated without echoing it', async (header, message) => {
+    const err = await rejectionOf(() => registry.authenticate(header));
     expect(err.code).toBe(Code.Unauthenticated);
     expect(err.rawMessage).toContain(message);
     if (header) expect(err.rawMessage).not.toContain(header.split(' ')[1].replace(',', ''));
@@ -129,15 +121,15 @@ describe('Authenticator', () => {
     expect(scopesOf(caller)).toEqual([...ROLE_SCOPES.reviewer, 'stats:read'].sort());
   });
 
-  it('says why a JWT is rejected, without quoting it', () => {
+  it('says why a JWT is rejected, without quoting it', async () => {
     const expired = mint({ alg: 'HS256', secret: SECRET }, claims({ exp: 1 }));
-    const err = rejection(() => auth.authenticate(`Bearer ${expired}`));
+    const err = await rejectionOf(() => auth.authenticate(`Bearer ${expired}`));
     expect(err.code).toBe(Code.Unauthenticated);
     expect(err.rawMessage).toBe('invalid bearer token: JWT has expired');
   });
 
-  it('treats a JWT as an unknown token when JWTs are off', () => {
-    const err = rejection(() => new Authenticator(registry, undefined).authenticate(`Bearer ${mint({ alg: 'HS256', secret: SECRET }, claims())}`));
+  it('treats a JWT as an unknown token when JWTs are off', async () => {
+    const err = await rejectionOf(() => new Authenticator(registry, undefined).authenticate(`Bearer ${mint({ alg: 'HS256', secret: SECRET }, claims())}`));
     expect(err.rawMessage).toBe('invalid bearer token');
   });
 });

@@ -1,9 +1,9 @@
 // Who is calling, and may they call this RPC. Every RPC must present `Authorization: Bearer <credential>` (health
 // checks excepted), where the credential is either a static token from PULSE_API_TOKENS or a signed JWT (jwt.ts).
 // The caller that comes out holds a name, a set of scopes, a user id and the shared inboxes it may read; the
-// interceptor then checks the RPC's scope (scopes.ts). Unknown or missing credentials are `unauthenticated`; a
-// known caller without the scope is `permission_denied`, naming the caller and the scope. No message ever quotes a
-// credential.
+// interceptor then checks the RPC's scope (scopes.ts, read from the contracts). Unknown or missing credentials are
+// `unauthenticated`; a known caller without the scope is `permission_denied`, naming the caller and the scope. No
+// message ever quotes a credential.
 //
 // PULSE_API_TOKENS: comma-separated entries `name:token` or `name:token:grant+grant+...`, where a grant is a role
 // (admin, reviewer, bot, service, client, user), a scope (`reviews:read`), `user=<id>` (whose inbox and
@@ -250,7 +250,7 @@ export function authInterceptor(source: CallerSource, publicServices: ReadonlySe
     const rpc = `${req.service.typeName}/${req.method.name}`;
     const scope = scopeFor(req.service.typeName, req.method.name);
     if (!scope) {
-      throw new ConnectError(`${rpc} has no scope yet, so nobody may call it (add it to services/platform/scopes.ts)`, Code.PermissionDenied);
+      throw new ConnectError(`${rpc} has no scope, so nobody may call it (give it a (pulse.options.v1.scope) in its contract)`, Code.PermissionDenied);
     }
     if (!caller.scopes.has(scope)) {
       throw new ConnectError(`caller "${caller.name}" may not call ${rpc}: it needs scope "${scope}"`, Code.PermissionDenied);

@@ -1,6 +1,10 @@
-// The six services: their ports and the Connect service each one serves. Peers are found through
-// `<SERVICE>_URL` (e.g. PREFERENCE_URL), defaulting to the service's port on localhost.
+// The six services: their ports and the Connect service each one serves (whose contract says which scope each RPC
+// needs), and the contract files whose messages travel on the bus. Peers are found through `<SERVICE>_URL` (e.g.
+// PREFERENCE_URL), defaulting to the service's port on localhost.
+import type { DescFile } from '@bufbuild/protobuf';
+import { file_pulse_events_v1_events } from '../../gen/pulse/events/v1/events_pb.js';
 import { IngestionService } from '../../gen/pulse/ingestion/v1/ingestion_service_pb.js';
+import { file_pulse_notification_v1_delivery_job } from '../../gen/pulse/notification/v1/delivery_job_pb.js';
 import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import { PreferenceService } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
@@ -15,6 +19,9 @@ export const SERVICES = {
   notification: { port: 8085, descriptor: NotificationService },
   status: { port: 8086, descriptor: StatusService },
 } as const;
+
+/** Where events are defined: every message in these files with a (pulse.options.v1.event) travels on the bus. */
+export const EVENT_FILES: readonly DescFile[] = [file_pulse_events_v1_events, file_pulse_notification_v1_delivery_job];
 
 export type ServiceName = keyof typeof SERVICES;
 export type ServiceDescriptor<N extends ServiceName> = (typeof SERVICES)[N]['descriptor'];

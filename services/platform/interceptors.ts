@@ -1,12 +1,13 @@
 // Server-side interceptors every service runs, outermost first: tracing, metrics, error boundary, deadline, auth.
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
-import { codeName } from './errors.js';
+import { asConnectError, codeName } from './errors.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
 /**
  * Anything that is not a ConnectError is a bug: log it (the error, never the request) and answer `internal`
- * without details, so no stack trace or internal message reaches a caller.
+ * without details, so no stack trace or internal message reaches a caller. The exception is a store transaction
+ * that kept conflicting until its retries ran out: `aborted`, which the caller may retry (asConnectError).
  */
 export function errorBoundary(log: Logger): Interceptor {
   return (next) => async (req) => {
@@ -14,7 +15,13 @@ export function errorBoundary(log: Logger): Interceptor {
       return await next(req);
     } catch (err) {
       if (err instanceof ConnectError) throw bounded(err);
-      log.error({ err, rpc: `${req.service.typeName}/${req.method.name}` }, 'unexpected error in handler');
+      const rpc = `${req.service.typeName}/${req.method.name}`;
+      const error = asConnectError(err);
+      if (error.code !== Code.Internal) {
+        log.warn({ err, rpc }, 'transaction kept conflicting with concurrent ones');
+        throw new ConnectError(error.rawMessage, error.code);
+      }
+      log.error({ err, rpc }, 'unexpected error in handler');
       throw new ConnectError('internal error', Code.Internal);
     }
   };

@@ -1,6 +1,7 @@
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AUDIENCE, claims, ISSUER, mint, SECRET, testKeys } from '../../test/access/support.js';
+import { rejectionOf } from '../../test/support/rejection.js';
 import { JwtError, JwtVerifier, MAX_JWT_BYTES, parseJwks } from './jwt.js';
 
 const keys = testKeys();
@@ -14,16 +15,10 @@ const secretOnly = new JwtVerifier({ secret: Buffer.from(SECRET), issuer: ISSUER
 const jwksOnly = new JwtVerifier({ keys: jwks.keys, issuer: ISSUER, audience: AUDIENCE });
 
 /** The rejection reason; also checks it quotes no part of the token. */
-function reason(verifier: JwtVerifier, token: string): string {
-  try {
-    verifier.verify(token);
-  } catch (err) {
-    expect(err).toBeInstanceOf(JwtError);
-    const message = (err as Error).message;
-    for (const part of token.split('.').filter((p) => p.length >= 8)) expect(message).not.toContain(part);
-    return message;
-  }
-  throw new Error('the token was accepted');
+async function reason(verifier: JwtVerifier, token: string): Promise<string> {
+  const { message } = await rejectionOf(() => verifier.verify(token), JwtError);
+  for (const part of token.split('.').filter((p) => p.length >= 8)) expect(message).not.toContain(part);
+  return message;
 }
 
 describe('JwtVerifier: accepted tokens', () => {
@@ -55,15 +50,15 @@ describe('JwtVerifier: accepted tokens', () => {
     expect(both.verify(mint(hs, claims({ aud: ['other', AUDIENCE] }), { typ: 'at+jwt' })).subject).toBe('jwt-alice');
   });
 
-  it('allows the leeway on exp, nbf and iat, and no more', () => {
+  it('allows the leeway on exp, nbf and iat, and no more', async () => {
     const t = 1_800_000_000;
     const at = (s: number) => new JwtVerifier({ secret: Buffer.from(SECRET), issuer: ISSUER, audience: AUDIENCE, leewaySeconds: 30, now: () => s * 1000 });
     const token = mint(hs, claims({ iat: t, nbf: t, exp: t + 60 }));
     expect(at(t + 60 + 30).verify(token).subject).toBe('jwt-alice');
-    expect(reason(at(t + 60 + 31), token)).toBe('JWT has expired');
+    expect(await reason(at(t + 60 + 31), token)).toBe('JWT has expired');
     expect(at(t - 30).verify(token).subject).toBe('jwt-alice');
-    expect(reason(at(t - 31), token)).toBe('JWT is not valid yet (nbf)');
-    expect(reason(at(t - 31), mint(hs, claims({ iat: t, exp: t + 60 })))).toBe('JWT was issued in the future (iat)');
+    expect(await reason(at(t - 31), token)).toBe('JWT is not valid yet (nbf)');
+    expect(await reason(at(t - 31), mint(hs, claims({ iat: t, exp: t + 60 })))).toBe('JWT was issued in the future (iat)');
   });
 });
 
@@ -84,68 +79,68 @@ describe('JwtVerifier: rejected tokens', () => {
     ['a numeric sub', claims({ sub: 42 }), 'JWT sub must be'],
     ['a scope that is a number', claims({ scope: 7 }), 'claim scope must be a string or an array of strings'],
     ['roles holding objects', claims({ roles: [{ admin: true }] }), 'claim roles must be'],
-  ])('%s', (_what, c, message) => {
-    expect(reason(both, mint(hs, c))).toContain(message);
+  ])('%s', async (_what, c, message) => {
+    expect(await reason(both, mint(hs, c))).toContain(message);
   });
 
-  it('rejects alg none in any spelling, even with a signature attached', () => {
+  it('rejects alg none in any spelling, even with a signature attached', async () => {
     for (const alg of ['none', 'None', 'NONE']) {
       const unsigned = mint({ alg: 'none' }, claims({ roles: ['admin'] }), { alg });
       expect(unsigned.endsWith('.')).toBe(true);
-      expect(reason(both, unsigned)).toMatch(/malformed JWT|alg none/);
+      expect(await reason(both, unsigned)).toMatch(/malformed JWT|alg none/);
       const withSig = `${unsigned}c2lnbmF0dXJl`;
-      expect(reason(both, withSig)).toBe('unsigned JWTs (alg none) are not accepted');
+      expect(await reason(both, withSig)).toBe('unsigned JWTs (alg none) are not accepted');
     }
   });
 
-  it('rejects HS256 tokens when only JWKS keys are configured, including one keyed with the public key (alg confusion)', () => {
-    expect(reason(jwksOnly, mint(hs, claims()))).toBe('HS256 JWTs are not accepted here (no shared secret is configured)');
+  it('rejects HS256 tokens when only JWKS keys are configured, including one keyed with the public key (alg confusion)', async () => {
+    expect(await reason(jwksOnly, mint(hs, claims()))).toBe('HS256 JWTs are not accepted here (no shared secret is configured)');
     const pem = keys.rsa.publicKey.export({ format: 'pem', type: 'spki' });
-    expect(reason(jwksOnly, mint({ alg: 'HS256', secret: pem }, claims(), { kid: 'rsa-1' }))).toContain('HS256 JWTs are not accepted');
+    expect(await reason(jwksOnly, mint({ alg: 'HS256', secret: pem }, claims(), { kid: 'rsa-1' }))).toContain('HS256 JWTs are not accepted');
     const jwkJson = JSON.stringify(keys.jwks.keys[0]);
-    expect(reason(jwksOnly, mint({ alg: 'HS256', secret: jwkJson }, claims()))).toContain('HS256 JWTs are not accepted');
+    expect(await reason(jwksOnly, mint({ alg: 'HS256', secret: jwkJson }, claims()))).toContain('HS256 JWTs are not accepted');
     // And with a secret configured too, such a token fails the HMAC check against the real secret.
-    expect(reason(both, mint({ alg: 'HS256', secret: pem }, claims()))).toBe('JWT signature does not verify');
+    expect(await reason(both, mint({ alg: 'HS256', secret: pem }, claims()))).toBe('JWT signature does not verify');
   });
 
-  it('rejects RS256 / ES256 tokens when only a secret is configured', () => {
-    expect(reason(secretOnly, mint(rs, claims(), { kid: 'rsa-1' }))).toBe('RS256 JWTs are not accepted here (no JWKS keys are configured)');
-    expect(reason(secretOnly, mint(es, claims()))).toBe('ES256 JWTs are not accepted here (no JWKS keys are configured)');
+  it('rejects RS256 / ES256 tokens when only a secret is configured', async () => {
+    expect(await reason(secretOnly, mint(rs, claims(), { kid: 'rsa-1' }))).toBe('RS256 JWTs are not accepted here (no JWKS keys are configured)');
+    expect(await reason(secretOnly, mint(es, claims()))).toBe('ES256 JWTs are not accepted here (no JWKS keys are configured)');
   });
 
-  it('rejects other algorithms without quoting them', () => {
+  it('rejects other algorithms without quoting them', async () => {
     for (const alg of ['HS512', 'RS512', 'PS256', 'EdDSA', 'hs256', '']) {
-      expect(reason(both, mint(hs, claims(), { alg }))).toMatch(/JWT alg is not accepted \(accepted: HS256, RS256, ES256\)|no alg/);
+      expect(await reason(both, mint(hs, claims(), { alg }))).toMatch(/JWT alg is not accepted \(accepted: HS256, RS256, ES256\)|no alg/);
     }
-    expect(reason(both, mint(hs, claims(), { alg: 42 }))).toBe('JWT header has no alg');
+    expect(await reason(both, mint(hs, claims(), { alg: 42 }))).toBe('JWT header has no alg');
   });
 
-  it('selects keys by kid: unknown kids, kids of the wrong key type and ambiguous tokens fail', () => {
-    expect(reason(jwksOnly, mint(rs, claims(), { kid: 'rsa-2' }))).toBe('JWT kid names no configured key');
-    expect(reason(jwksOnly, mint(rs, claims(), { kid: 'ec-1' }))).toBe('the key the JWT kid names is not an RS256 key');
-    expect(reason(jwksOnly, mint(rs, claims(), { kid: 7 }))).toBe('JWT header kid must be a string');
+  it('selects keys by kid: unknown kids, kids of the wrong key type and ambiguous tokens fail', async () => {
+    expect(await reason(jwksOnly, mint(rs, claims(), { kid: 'rsa-2' }))).toBe('JWT kid names no configured key');
+    expect(await reason(jwksOnly, mint(rs, claims(), { kid: 'ec-1' }))).toBe('the key the JWT kid names is not an RS256 key');
+    expect(await reason(jwksOnly, mint(rs, claims(), { kid: 7 }))).toBe('JWT header kid must be a string');
     // Signed by a key that is not in the JWKS but claiming a kid that is.
     const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    expect(reason(jwksOnly, mint({ alg: 'RS256', key: stranger }, claims(), { kid: 'rsa-1' }))).toBe('JWT signature does not verify');
+    expect(await reason(jwksOnly, mint({ alg: 'RS256', key: stranger }, claims(), { kid: 'rsa-1' }))).toBe('JWT signature does not verify');
     const two = parseJwks(
       JSON.stringify({ keys: [keys.jwks.keys[0], { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }), kid: 'rsa-2' }] }),
     );
     const verifier = new JwtVerifier({ keys: two.keys, issuer: ISSUER, audience: AUDIENCE });
-    expect(reason(verifier, mint(rs, claims()))).toBe('JWT has no kid and several configured keys could verify it');
+    expect(await reason(verifier, mint(rs, claims()))).toBe('JWT has no kid and several configured keys could verify it');
     expect(verifier.verify(mint(rs, claims(), { kid: 'rsa-1' })).subject).toBe('jwt-alice');
   });
 
-  it('rejects tampered tokens and signatures in the wrong encoding', () => {
+  it('rejects tampered tokens and signatures in the wrong encoding', async () => {
     const [h, , s] = mint(hs, claims({ roles: ['user'] })).split('.');
     const forged = `${h}.${Buffer.from(JSON.stringify(claims({ roles: ['admin'] }))).toString('base64url')}.${s}`;
-    expect(reason(both, forged)).toBe('JWT signature does not verify');
+    expect(await reason(both, forged)).toBe('JWT signature does not verify');
     const [rh, rp, rsig] = mint(rs, claims(), { kid: 'rsa-1' }).split('.');
-    expect(reason(both, `${rh}.${rp}.${rsig.slice(0, -4)}AAAA`)).toBe('JWT signature does not verify');
+    expect(await reason(both, `${rh}.${rp}.${rsig.slice(0, -4)}AAAA`)).toBe('JWT signature does not verify');
     const input = `${Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'ec-1' })).toString('base64url')}.${rp}`;
     const der = sign('sha256', Buffer.from(input), keys.ec.privateKey).toString('base64url'); // DER, not r||s
-    expect(reason(both, `${input}.${der}`)).toBe('JWT signature does not verify');
+    expect(await reason(both, `${input}.${der}`)).toBe('JWT signature does not verify');
     const hsig = mint(hs, claims()).split('.');
-    expect(reason(both, `${hsig[0]}.${hsig[1]}.${hsig[2].slice(0, 20)}`)).toBe('JWT signature does not verify');
+    expect(await reason(both, `${hsig[0]}.${hsig[1]}.${hsig[2].slice(0, 20)}`)).toBe('JWT signature does not verify');
   });
 
   it.each([
@@ -157,19 +152,19 @@ describe('JwtVerifier: rejected tokens', () => {
     ['a header that is an array', `${Buffer.from('["HS256"]').toString('base64url')}.eyJzdWIiOiJ4In0.c2lnbmF0dXJl`, 'malformed JWT: header is not a JSON object'],
     ['a crit header', mint(hs, claims(), { crit: ['exp'] }), 'JWT header has crit extensions'],
     ['a foreign typ', mint(hs, claims(), { typ: 'dpop+jwt' }), 'JWT header typ must be JWT or at+jwt'],
-  ])('rejects %s', (_what, token, message) => {
-    expect(reason(both, token)).toContain(message);
+  ])('rejects %s', async (_what, token, message) => {
+    expect(await reason(both, token)).toContain(message);
   });
 
-  it('rejects a signed payload that is not a JSON object', () => {
+  it('rejects a signed payload that is not a JSON object', async () => {
     const input = `${Buffer.from(JSON.stringify({ alg: 'HS256' })).toString('base64url')}.${Buffer.from('[1,2]').toString('base64url')}`;
     const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
-    expect(reason(both, token)).toBe('malformed JWT: payload is not a JSON object');
+    expect(await reason(both, token)).toBe('malformed JWT: payload is not a JSON object');
   });
 
-  it('refuses over-long tokens before decoding them', () => {
+  it('refuses over-long tokens before decoding them', async () => {
     const token = mint(hs, claims({ pad: 'x'.repeat(MAX_JWT_BYTES) }));
-    expect(reason(both, token)).toBe(`JWT longer than ${MAX_JWT_BYTES} bytes`);
+    expect(await reason(both, token)).toBe(`JWT longer than ${MAX_JWT_BYTES} bytes`);
   });
 });
 

@@ -3,6 +3,7 @@ import { Code, ConnectError, createContextValues, createRouterTransport, createC
 import { describe, expect, it } from 'vitest';
 import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { IngestionService, SubmitInteractionResponseSchema } from '../../gen/pulse/ingestion/v1/ingestion_service_pb.js';
+import { rejectionOf } from '../../test/support/rejection.js';
 import { ConfigError } from './config.js';
 import { arrivalContext, ConcurrencyLimiter, loadShedding, receivedAtKey } from './load-shed.js';
 import { Metrics } from './metrics.js';
@@ -63,9 +64,9 @@ describe('loadShedding interceptor', () => {
     });
     const admitted = [client.submitInteraction(request), client.submitInteraction(request)];
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const refused = await client.submitInteraction(request).catch((err: unknown) => ConnectError.from(err));
-    expect(refused).toMatchObject({ code: Code.ResourceExhausted });
-    expect((refused as ConnectError).metadata.get('retry-after')).toBe('1');
+    const refused = await rejectionOf(client.submitInteraction(request));
+    expect(refused.code).toBe(Code.ResourceExhausted);
+    expect(refused.metadata.get('retry-after')).toBe('1');
     release();
     await Promise.all(admitted);
     expect(ran).toBe(2);

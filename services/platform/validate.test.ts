@@ -1,20 +1,15 @@
 import { Code } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
 import { PrioritySchema } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { rejectionOf } from '../../test/support/rejection.js';
 import { InvalidRequest, Validator } from './validate.js';
 
 describe('Validator', () => {
-  it('collects every violation into one invalid_argument naming the fields', () => {
+  it('collects every violation into one invalid_argument naming the fields', async () => {
     const v = new Validator();
     v.id('message_id', '').text('text', 'x'.repeat(11), { max: 10 }).name('topic', 'Sales!').enumValue('priority', 9, PrioritySchema);
     v.nested('items[2]').range('score', 1.5, -1, 1);
-    const err = (() => {
-      try {
-        v.check();
-      } catch (e) {
-        return e as InvalidRequest;
-      }
-    })()!;
+    const err = await rejectionOf(() => v.check(), InvalidRequest);
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.violations.map((x) => x.field)).toEqual(['message_id', 'text', 'topic', 'priority', 'items[2].score']);
     expect(err.rawMessage).toContain('text: must be at most 10 characters (got 11)');

@@ -8,7 +8,8 @@ import {
   PreferenceService,
   RouteKind,
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { type TestPlatform, testPlatform } from '../platform/testing.js';
+import { type TestPlatform, testPlatform } from '../../test/support/platform.js';
+import { failureOf } from '../../test/support/rejection.js';
 import { asCaller } from '../platform/access.js';
 import { fullAccessCaller } from '../platform/auth.js';
 import { preferenceHandlers } from './handlers.js';
@@ -31,17 +32,6 @@ beforeEach(async () => {
 });
 
 afterEach(() => platform.close());
-
-/** The error a call fails with, as "Code: message". */
-async function failure(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return `${Code[e.code]}: ${e.rawMessage}`;
-  }
-  throw new Error('the call succeeded');
-}
 
 const mask = (...paths: string[]) => create(FieldMaskSchema, { paths });
 type UpdateInit = Parameters<Client<typeof PreferenceService>['updatePreferences']>[0];
@@ -101,7 +91,7 @@ describe('preferences', () => {
   });
 
   it('names every invalid field and writes nothing', async () => {
-    const message = await failure(
+    const message = await failureOf(
       update({
         preferences: {
           userId: 'ann',
@@ -140,12 +130,12 @@ describe('preferences', () => {
 
   it('requires a mask of known, writable fields', async () => {
     const base = { preferences: { userId: 'ann' } };
-    expect(await failure(update(base))).toMatch(/^InvalidArgument: update_mask: is required/);
-    expect(await failure(update({ ...base, updateMask: mask('version') }))).toBe('InvalidArgument: update_mask: "version" is output only');
-    expect(await failure(update({ ...base, updateMask: mask('nickname') }))).toMatch(/^InvalidArgument: update_mask: unknown field "nickname"/);
-    expect(await failure(update({ ...base, updateMask: mask('constructor') }))).toMatch(/update_mask: unknown field "constructor"/);
-    expect(await failure(update({ updateMask: mask('time_zone') }))).toBe('InvalidArgument: preferences: is required');
-    expect(await failure(update({ preferences: { userId: '' }, updateMask: mask('time_zone') }))).toMatch(/preferences\.user_id: is required/);
+    expect(await failureOf(update(base))).toMatch(/^InvalidArgument: update_mask: is required/);
+    expect(await failureOf(update({ ...base, updateMask: mask('version') }))).toBe('InvalidArgument: update_mask: "version" is output only');
+    expect(await failureOf(update({ ...base, updateMask: mask('nickname') }))).toMatch(/^InvalidArgument: update_mask: unknown field "nickname"/);
+    expect(await failureOf(update({ ...base, updateMask: mask('constructor') }))).toMatch(/update_mask: unknown field "constructor"/);
+    expect(await failureOf(update({ updateMask: mask('time_zone') }))).toBe('InvalidArgument: preferences: is required');
+    expect(await failureOf(update({ preferences: { userId: '' }, updateMask: mask('time_zone') }))).toMatch(/preferences\.user_id: is required/);
   });
 
   it('honours expected_version and lets exactly one of two concurrent updates win', async () => {
@@ -163,7 +153,7 @@ describe('preferences', () => {
     const { preferences } = await api.getPreferences({ userId: 'ann' });
     expect(preferences!.version).toBe(2n);
     expect(preferences!.timeZone).toBe((won[0] as PromiseFulfilledResult<{ preferences: { timeZone: string } }>).value.preferences.timeZone);
-    expect(await failure(update({ preferences: { userId: 'new' }, updateMask: mask('opted_out'), expectedVersion: 3n }))).toMatch(
+    expect(await failureOf(update({ preferences: { userId: 'new' }, updateMask: mask('opted_out'), expectedVersion: 3n }))).toMatch(
       /^Aborted: .*at version 0, not 3/,
     );
   });
@@ -212,7 +202,7 @@ describe('topic routes', () => {
   it('deletes a route and answers not_found for one that does not exist', async () => {
     const route = { topic: 'review', channel: Channel.IN_APP, target: 'team-leads', kind: RouteKind.ESCALATION };
     expect((await api.deleteTopicRoute({ route })).remainingRoutes).toBe(1);
-    expect(await failure(api.deleteTopicRoute({ route }))).toMatch(/^NotFound: topic "review" has no escalation route/);
+    expect(await failureOf(api.deleteTopicRoute({ route }))).toMatch(/^NotFound: topic "review" has no escalation route/);
     expect((await platform.emitted('preference.changed')).map((e) => e.subject)).toEqual([{ case: 'topic', value: 'review' }]);
   });
 
@@ -225,7 +215,7 @@ describe('topic routes', () => {
       [Channel.UNSPECIFIED, 'x', /route\.channel: is required/],
     ] as const;
     for (const [channel, target, error] of bad) {
-      expect(await failure(api.upsertTopicRoute({ route: { topic: 'x', channel, target } }))).toMatch(error);
+      expect(await failureOf(api.upsertTopicRoute({ route: { topic: 'x', channel, target } }))).toMatch(error);
     }
     for (const [channel, target] of [
       [Channel.SLACK, '#sales'],
@@ -235,8 +225,8 @@ describe('topic routes', () => {
     ] as const) {
       expect((await api.upsertTopicRoute({ route: { topic: 'ok', channel, target } })).created).toBe(true);
     }
-    expect(await failure(api.upsertTopicRoute({}))).toBe('InvalidArgument: route: is required');
-    expect(await failure(api.upsertTopicRoute({ route: { topic: 'Bad Topic', channel: Channel.IN_APP, target: 'u' } }))).toMatch(/route\.topic/);
+    expect(await failureOf(api.upsertTopicRoute({}))).toBe('InvalidArgument: route: is required');
+    expect(await failureOf(api.upsertTopicRoute({ route: { topic: 'Bad Topic', channel: Channel.IN_APP, target: 'u' } }))).toMatch(/route\.topic/);
   });
 });
 
@@ -281,17 +271,17 @@ describe('ResolveDelivery', () => {
   });
 
   it('answers not_found for a topic without routes, naming it and the known topics', async () => {
-    expect(await failure(api.resolveDelivery({ recipient: { target: { case: 'topic', value: 'legal' } }, notificationType: 'x' }))).toBe(
+    expect(await failureOf(api.resolveDelivery({ recipient: { target: { case: 'topic', value: 'legal' } }, notificationType: 'x' }))).toBe(
       'NotFound: topic "legal" has no route; known topics: pricing, review, sales (add one with PreferenceService.UpsertTopicRoute)',
     );
   });
 
   it('names each invalid field', async () => {
-    const message = await failure(api.resolveDelivery({ notificationType: '', priority: 42 as Priority, routeKind: 9 as RouteKind }));
+    const message = await failureOf(api.resolveDelivery({ notificationType: '', priority: 42 as Priority, routeKind: 9 as RouteKind }));
     for (const field of ['recipient: is required', 'notification_type: is required', 'priority: must be one of', 'route_kind: must be one of']) {
       expect(message).toContain(field);
     }
-    expect(await failure(api.resolveDelivery({ recipient: { target: { case: 'userId', value: 'a b' } }, notificationType: 'x' }))).toMatch(
+    expect(await failureOf(api.resolveDelivery({ recipient: { target: { case: 'userId', value: 'a b' } }, notificationType: 'x' }))).toMatch(
       /recipient\.user_id/,
     );
   });

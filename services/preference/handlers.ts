@@ -14,6 +14,7 @@ import { requireUser } from '../platform/access.js';
 import { notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { isDuplicateKey } from '../platform/store/collection.js';
+import { compareAndSet, RETRY } from '../platform/store/compare-and-set.js';
 import type { Transact, UnitOfWork } from '../platform/unit-of-work.js';
 import { Validator } from '../platform/validate.js';
 import { maskedChanges, readMask } from './field-mask.js';
@@ -29,9 +30,6 @@ export interface PreferenceDeps {
   transaction: Transact;
   now?: () => Date;
 }
-
-/** A first update races another first update of the same user at most once. */
-const CREATE_RACE_RETRIES = 2;
 
 export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof PreferenceService> {
   const now = deps.now ?? (() => new Date());
@@ -64,27 +62,25 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
 
       const userId = prefs!.userId;
       const expected = Number(req.expectedVersion);
-      for (let attempt = 0; ; attempt++) {
+      const doc = await compareAndSet(`preferences of user "${userId}"`, async () => {
         try {
-          const doc = await deps.transaction(async (tx) => {
+          return await deps.transaction(async (tx) => {
             const at = now();
             const updated = await deps.preferences.update(tx, userId, changes, expected, at);
             if (updated) await changed(tx, at, { case: 'userId', value: userId });
             return updated;
           });
-          if (!doc) {
-            const current = (await deps.preferences.get(userId))?.version ?? 0;
-            throw new ConnectError(
-              `preferences of this user are at version ${current}, not ${expected}; read them again and retry`,
-              Code.Aborted,
-            );
-          }
-          return { preferences: preferencesOf(userId, doc) };
         } catch (err) {
           // Two first updates of one user may both try to create the document; the loser applies on top.
-          if (!isDuplicateKey(err) || attempt >= CREATE_RACE_RETRIES) throw err;
+          if (isDuplicateKey(err)) return RETRY;
+          throw err;
         }
+      });
+      if (!doc) {
+        const current = (await deps.preferences.get(userId))?.version ?? 0;
+        throw new ConnectError(`preferences of this user are at version ${current}, not ${expected}; read them again and retry`, Code.Aborted);
       }
+      return { preferences: preferencesOf(userId, doc) };
     },
 
     async upsertTopicRoute(req) {

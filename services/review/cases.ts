@@ -4,7 +4,6 @@
 // latest case; moving that pointer is what lets exactly one of two racing messages open the conversation's case.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError } from '@connectrpc/connect';
 import type { Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { ReviewState } from '../../gen/pulse/common/v1/review_pb.js';
 import {
@@ -15,7 +14,9 @@ import {
 } from '../../gen/pulse/review/v1/review_service_pb.js';
 import { failedPrecondition, notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { type Doc, type Filter, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+import type { Doc, Filter, Store, TxScope } from '../platform/store/collection.js';
+import { compareAndSet, insertIfAbsent, RETRY } from '../platform/store/compare-and-set.js';
+import { keysetPage } from '../platform/store/keyset-page.js';
 import { decideClaim, isJoinable, resolveRefusal, UNCLAIMED_STATES } from './lifecycle.js';
 import { mergeReasons, type Policy, type Reasons, summarize } from './policy.js';
 import { severityOf } from './severity.js';
@@ -57,8 +58,6 @@ export const SERVICE_ACTOR = 'review';
 
 const CASES = 'cases';
 const POINTERS = 'conversation_cases';
-/** Conflicts beyond this mean heavy contention on one case; the caller retries later. */
-const MAX_ATTEMPTS = 8;
 
 export interface AmissMessage {
   conversationId: string;
@@ -103,10 +102,6 @@ export function toReviewCase(doc: CaseDoc): ReviewCase {
     reminderCount: doc.reminderCount,
     topic: doc.topic,
   });
-}
-
-function conflict(what: string): ConnectError {
-  return new ConnectError(`${what} kept changing under concurrent updates; retry`, Code.Aborted);
 }
 
 function openedCase(m: AmissMessage): CaseDoc {
@@ -160,7 +155,7 @@ export class CaseRepository {
   async file(tx: TxScope, m: AmissMessage): Promise<{ doc: CaseDoc; opened: boolean }> {
     const cases = tx.collection<CaseDoc>(CASES);
     const pointers = tx.collection<PointerDoc>(POINTERS);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    return compareAndSet(`the cases of conversation "${m.conversationId}"`, async () => {
       const pointer = await pointers.findOne({ _id: m.conversationId });
       const latest = pointer ? await cases.findOne({ _id: pointer.caseId }) : null;
       if (latest?.messageIds.includes(m.messageId)) return { doc: latest, opened: false };
@@ -170,16 +165,15 @@ export class CaseRepository {
           { $set: { ...joined(latest, m), updatedAt: m.now }, $push: { messageIds: m.messageId }, $inc: { version: 1 } },
           { returnDocument: 'after' },
         );
-        if (doc) return { doc, opened: false };
-        continue;
+        return doc ? { doc, opened: false } : RETRY;
       }
       // The case exists before the pointer names it, so whoever reads the pointer finds its case.
       const doc = openedCase(m);
       await cases.insertOne(doc);
       if (await this.movePointer(tx, m.conversationId, pointer, doc._id)) return { doc, opened: true };
       await cases.deleteOne({ _id: doc._id }); // another message opened the case first: join that one
-    }
-    throw conflict(`the cases of conversation "${m.conversationId}"`);
+      return RETRY;
+    });
   }
 
   private async movePointer(tx: TxScope, conversationId: string, seen: PointerDoc | null, caseId: string): Promise<boolean> {
@@ -187,19 +181,13 @@ export class CaseRepository {
     if (seen) {
       return (await pointers.findOneAndUpdate({ _id: conversationId, version: seen.version }, { $set: { caseId }, $inc: { version: 1 } })) !== null;
     }
-    try {
-      await pointers.insertOne({ _id: conversationId, caseId, version: 1 });
-      return true;
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
+    return insertIfAbsent(pointers, { _id: conversationId, caseId, version: 1 });
   }
 
   /** Gives an unclaimed case to reviewer. Of two racing claims exactly one wins; the other is told who holds it. */
   async claim(reviewId: string, reviewer: string, now: Date): Promise<CaseDoc> {
     const cases = this.store.collection<CaseDoc>(CASES);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    return compareAndSet(`review "${reviewId}"`, async () => {
       const current = await cases.findOne({ _id: reviewId });
       if (!current) throw notFound(`no review case with review_id "${reviewId}"`);
       const decision = decideClaim(current, reviewer);
@@ -214,9 +202,8 @@ export class CaseRepository {
         },
         { returnDocument: 'after' },
       );
-      if (claimed) return claimed;
-    }
-    throw conflict(`review "${reviewId}"`);
+      return claimed ?? RETRY;
+    });
   }
 
   /** Moves a claimed case to outcome, as its claimer. An escalated case waits for a lead, with a fresh SLA. */
@@ -225,7 +212,7 @@ export class CaseRepository {
     step: { reviewId: string; reviewer: string; outcome: ReviewState; note: string; now: Date; policy: Policy },
   ): Promise<CaseDoc> {
     const cases = tx.collection<CaseDoc>(CASES);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    return compareAndSet(`review "${step.reviewId}"`, async () => {
       const current = await cases.findOne({ _id: step.reviewId });
       if (!current) throw notFound(`no review case with review_id "${step.reviewId}"`);
       const refusal = resolveRefusal(current, step.reviewer);
@@ -244,19 +231,21 @@ export class CaseRepository {
         },
         { returnDocument: 'after' },
       );
-      if (resolved) return resolved;
-    }
-    throw conflict(`review "${step.reviewId}"`);
+      return resolved ?? RETRY;
+    });
   }
 
-  /** One page in creation order (ids sort by creation): cases after afterId, up to limit. */
-  list(filter: ListFilter, afterId: string, limit: number): Promise<CaseDoc[]> {
+  /**
+   * One page in creation order (ids sort by creation, so a case opened while someone pages lands after the ids
+   * already seen), with the token of the next; the token only continues under the same filter.
+   */
+  list(filter: ListFilter, page: { pageSize: number; pageToken: string }): Promise<{ items: CaseDoc[]; nextPageToken: string }> {
     const query: Filter = {};
     if (filter.state) query.state = filter.state;
     if (filter.severity) query.severity = filter.severity;
     if (filter.assignee) query.assignee = filter.assignee;
-    if (afterId) query._id = { $gt: afterId };
-    return this.store.collection<CaseDoc>(CASES).find(query, { sort: { _id: 1 }, limit });
+    const binding = { state: filter.state, severity: filter.severity, assignee: filter.assignee };
+    return keysetPage(this.store.collection<CaseDoc>(CASES), { filter: query, sort: { _id: 1 }, ...page, binding });
   }
 
   /** Unclaimed cases past their SLA, most overdue first. */

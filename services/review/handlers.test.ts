@@ -7,22 +7,15 @@ import { ReviewState, Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { ReviewNotice } from '../../gen/pulse/events/v1/events_pb.js';
 import { type ClaimReviewResponse, ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
 import { EmbeddedBus } from '../platform/bus/embedded.js';
-import { record, until } from '../sentiment/test-support.js';
-import { type TestPlatform, testPlatform } from '../platform/testing.js';
+import { record } from '../../test/support/events.js';
+import { until } from '../../test/support/poll.js';
+import { rejectionOf } from '../../test/support/rejection.js';
+import { type TestPlatform, testPlatform } from '../../test/support/platform.js';
 import { CaseRepository } from './cases.js';
 import { reviewHandlers } from './handlers.js';
 import { ReviewMetrics } from './metrics.js';
 import { PolicyRepository } from './policies.js';
 import { assess, DEFAULT_POLICY } from './policy.js';
-
-async function rpcError(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error('expected the call to fail');
-}
 
 let bus: EmbeddedBus;
 let svc: TestPlatform;
@@ -75,10 +68,10 @@ describe('GetReview', () => {
   });
 
   it('is not_found naming the id, and invalid_argument without one', async () => {
-    const missing = await rpcError(client.getReview({ reviewId: 'rev_nope' }));
+    const missing = await rejectionOf(client.getReview({ reviewId: 'rev_nope' }));
     expect(missing.code).toBe(Code.NotFound);
     expect(missing.rawMessage).toContain('"rev_nope"');
-    expect((await rpcError(client.getReview({ reviewId: '' }))).rawMessage).toBe('review_id: is required');
+    expect((await rejectionOf(client.getReview({ reviewId: '' }))).rawMessage).toBe('review_id: is required');
   });
 });
 
@@ -112,12 +105,12 @@ describe('ClaimReview', () => {
   });
 
   it('validates the request and refuses closed cases', async () => {
-    expect((await rpcError(client.claimReview({ reviewId: 'rev_x', reviewer: '' }))).rawMessage).toBe('reviewer: is required');
-    expect((await rpcError(client.claimReview({ reviewId: 'rev_x', reviewer: 'ana' }))).code).toBe(Code.NotFound);
+    expect((await rejectionOf(client.claimReview({ reviewId: 'rev_x', reviewer: '' }))).rawMessage).toBe('reviewer: is required');
+    expect((await rejectionOf(client.claimReview({ reviewId: 'rev_x', reviewer: 'ana' }))).code).toBe(Code.NotFound);
     const id = await openCase(-0.7);
     await client.claimReview({ reviewId: id, reviewer: 'ana' });
     await client.resolveReview({ reviewId: id, reviewer: 'ana', outcome: ReviewState.DISMISSED });
-    const err = await rpcError(client.claimReview({ reviewId: id, reviewer: 'ben' }));
+    const err = await rejectionOf(client.claimReview({ reviewId: id, reviewer: 'ben' }));
     expect(err.code).toBe(Code.FailedPrecondition);
     expect(err.rawMessage).toContain('DISMISSED');
   });
@@ -127,11 +120,11 @@ describe('ResolveReview', () => {
   it('lets only the claimer resolve, keeps every step and announces the outcome', async () => {
     const resolved = await record(bus, 'review.resolved');
     const id = await openCase(-0.7);
-    const unclaimed = await rpcError(client.resolveReview({ reviewId: id, reviewer: 'ana', outcome: ReviewState.RESOLVED }));
+    const unclaimed = await rejectionOf(client.resolveReview({ reviewId: id, reviewer: 'ana', outcome: ReviewState.RESOLVED }));
     expect(unclaimed.code).toBe(Code.FailedPrecondition);
 
     await client.claimReview({ reviewId: id, reviewer: 'ana' });
-    const stranger = await rpcError(client.resolveReview({ reviewId: id, reviewer: 'ben', outcome: ReviewState.RESOLVED }));
+    const stranger = await rejectionOf(client.resolveReview({ reviewId: id, reviewer: 'ben', outcome: ReviewState.RESOLVED }));
     expect(stranger.code).toBe(Code.FailedPrecondition);
     expect(stranger.rawMessage).toContain('claimed by "ana"');
     expect((await client.getReview({ reviewId: id })).review?.state).toBe(ReviewState.CLAIMED);
@@ -147,7 +140,7 @@ describe('ResolveReview', () => {
     const [event] = await until('review.resolved', () => resolved.length === 1 && resolved);
     expect(event).toMatchObject({ reviewId: id, outcome: ReviewState.RESOLVED, reviewer: 'ana' });
 
-    const twice = await rpcError(client.resolveReview({ reviewId: id, reviewer: 'ana', outcome: ReviewState.DISMISSED }));
+    const twice = await rejectionOf(client.resolveReview({ reviewId: id, reviewer: 'ana', outcome: ReviewState.DISMISSED }));
     expect(twice.rawMessage).toBe(`review "${id}" is already RESOLVED`);
   });
 
@@ -172,9 +165,9 @@ describe('ResolveReview', () => {
   });
 
   it('names bad fields', async () => {
-    const noOutcome = await rpcError(client.resolveReview({ reviewId: 'rev_1', reviewer: 'ana' }));
+    const noOutcome = await rejectionOf(client.resolveReview({ reviewId: 'rev_1', reviewer: 'ana' }));
     expect(noOutcome.rawMessage).toMatch(/^outcome: is required/);
-    const wrong = await rpcError(client.resolveReview({ reviewId: 'rev_1', reviewer: 'ana', outcome: ReviewState.CLAIMED, note: 'n'.repeat(2_001) }));
+    const wrong = await rejectionOf(client.resolveReview({ reviewId: 'rev_1', reviewer: 'ana', outcome: ReviewState.CLAIMED, note: 'n'.repeat(2_001) }));
     expect(wrong.code).toBe(Code.InvalidArgument);
     expect(wrong.rawMessage).toContain('note: must be at most 2000 characters');
     expect(wrong.rawMessage).toContain('outcome: must be REVIEW_STATE_RESOLVED, REVIEW_STATE_DISMISSED or REVIEW_STATE_ESCALATED');
@@ -223,9 +216,13 @@ describe('ListReviews', () => {
     for (let i = 0; i < 3; i++) await openCase(-0.6);
     const first = await client.listReviews({ state: ReviewState.OPEN, pageSize: 1 });
     expect(first.nextPageToken).not.toBe('');
-    const err = await rpcError(client.listReviews({ state: ReviewState.CLAIMED, pageToken: first.nextPageToken }));
+    const err = await rejectionOf(client.listReviews({ state: ReviewState.CLAIMED, pageToken: first.nextPageToken }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toMatch(/^page_token: was issued for other filters/);
+    for (const other of [{ severity: Severity.HIGH }, { assignee: 'ana' }]) {
+      const reused = await rejectionOf(client.listReviews({ state: ReviewState.OPEN, ...other, pageToken: first.nextPageToken }));
+      expect(reused.rawMessage).toMatch(/^page_token: was issued for other filters/);
+    }
     // page_size may change between pages
     const rest = await client.listReviews({ state: ReviewState.OPEN, pageSize: 10, pageToken: first.nextPageToken });
     expect(rest.reviews).toHaveLength(2);
@@ -237,10 +234,10 @@ describe('ListReviews', () => {
     const page = await client.listReviews({});
     expect(page.reviews).toHaveLength(50);
     expect(page.nextPageToken).not.toBe('');
-    expect((await rpcError(client.listReviews({ pageSize: 201 }))).rawMessage).toBe('page_size: must be between 1 and 200 (got 201)');
-    expect((await rpcError(client.listReviews({ pageSize: -1 }))).rawMessage).toMatch(/^page_size: /);
-    expect((await rpcError(client.listReviews({ pageToken: 'garbage' }))).rawMessage).toBe('page_token: is not a token ListReviews returned');
-    expect((await rpcError(client.listReviews({ state: 42 as ReviewState }))).rawMessage).toMatch(/^state: must be one of/);
+    expect((await rejectionOf(client.listReviews({ pageSize: 201 }))).rawMessage).toBe('page_size: must be between 1 and 200 (got 201)');
+    expect((await rejectionOf(client.listReviews({ pageSize: -1 }))).rawMessage).toMatch(/^page_size: /);
+    expect((await rejectionOf(client.listReviews({ pageToken: 'garbage' }))).rawMessage).toBe('page_token: is not a next_page_token of this list');
+    expect((await rejectionOf(client.listReviews({ state: 42 as ReviewState }))).rawMessage).toMatch(/^state: must be one of/);
   });
 });
 
@@ -269,7 +266,7 @@ describe('review policy', () => {
   });
 
   it('changes the named fields, versions every change and refuses bad values without writing', async () => {
-    const bad = await rpcError(
+    const bad = await rejectionOf(
       client.updateReviewPolicy({ policy: { scoreThreshold: -1.5, topic: 'escalations' }, updateMask: { paths: ['score_threshold', 'topic'] } }),
     );
     expect(bad.code).toBe(Code.InvalidArgument);
@@ -286,7 +283,7 @@ describe('review policy', () => {
     expect(second.policy).toMatchObject({ scoreThreshold: -0.3, topic: 'support-leads', version: 2n });
     expect((await client.getReviewPolicy({})).policy).toEqual(second.policy);
 
-    const noMask = await rpcError(client.updateReviewPolicy({ policy: { scoreThreshold: 0 } }));
+    const noMask = await rejectionOf(client.updateReviewPolicy({ policy: { scoreThreshold: 0 } }));
     expect(noMask.rawMessage).toMatch(/^update_mask: is required/);
   });
 

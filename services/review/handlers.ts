@@ -8,7 +8,6 @@ import type { Transact } from '../platform/unit-of-work.js';
 import { type CaseRepository, toReviewCase } from './cases.js';
 import type { ReviewMetrics } from './metrics.js';
 import { reviewRequired, reviewResolved } from './notices.js';
-import { encodePageToken } from './page-token.js';
 import { type PolicyRepository, toReviewPolicy } from './policies.js';
 import { applyPolicyUpdate } from './policy-update.js';
 import { checkClaim, checkGet, checkList, checkResolve } from './validate.js';
@@ -26,15 +25,9 @@ export function reviewHandlers(deps: ReviewDeps): ServiceImpl<typeof ReviewServi
 
   return {
     async listReviews(req) {
-      const { size, afterId } = checkList(req);
-      // One more than asked tells whether another page follows.
-      const docs = await deps.cases.list(req, afterId, size + 1);
-      const page = docs.slice(0, size);
-      const last = page.at(-1);
-      return {
-        reviews: page.map(toReviewCase),
-        nextPageToken: docs.length > size && last ? encodePageToken(last._id, req) : '',
-      };
+      const pageSize = checkList(req);
+      const page = await deps.cases.list(req, { pageSize, pageToken: req.pageToken });
+      return { reviews: page.items.map(toReviewCase), nextPageToken: page.nextPageToken };
     },
 
     async getReview(req) {

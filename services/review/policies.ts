@@ -2,16 +2,15 @@
 // default applies. Updates are compare-and-set on the version, so two concurrent edits never lose one another.
 import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError } from '@connectrpc/connect';
 import { type ReviewPolicy, ReviewPolicySchema, SlaRuleSchema } from '../../gen/pulse/review/v1/review_service_pb.js';
-import { type Doc, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+import type { Doc, Store, TxScope } from '../platform/store/collection.js';
+import { compareAndSet, insertIfAbsent, RETRY } from '../platform/store/compare-and-set.js';
 import { DEFAULT_POLICY, type Policy } from './policy.js';
 
 interface PolicyDoc extends Doc, Policy {}
 
 const COLLECTION = 'policy';
 const POLICY_ID = 'review';
-const MAX_ATTEMPTS = 5;
 
 export function toReviewPolicy(policy: Policy): ReviewPolicy {
   return create(ReviewPolicySchema, {
@@ -48,21 +47,15 @@ export class PolicyRepository {
    */
   async update(change: (current: Policy) => Policy, now: Date): Promise<Policy> {
     const policies = this.store.collection<PolicyDoc>(COLLECTION);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    return compareAndSet('the review policy', async () => {
       const current = await this.get();
       const next: Policy = { ...change(current), version: current.version + 1, updatedAt: now };
-      if (current.version === 0) {
-        try {
-          await policies.insertOne({ _id: POLICY_ID, ...next });
-          return next;
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-          continue;
-        }
-      }
-      const stored = await policies.findOneAndUpdate({ _id: POLICY_ID, version: current.version }, { $set: { ...next } });
-      if (stored) return next;
-    }
-    throw new ConnectError('the review policy kept changing under concurrent updates; retry', Code.Aborted);
+      // Version 0 is the built-in default: nothing stored yet, so the first update creates the document.
+      const stored =
+        current.version === 0
+          ? await insertIfAbsent(policies, { _id: POLICY_ID, ...next })
+          : (await policies.findOneAndUpdate({ _id: POLICY_ID, version: current.version }, { $set: { ...next } })) !== null;
+      return stored ? next : RETRY;
+    });
   }
 }

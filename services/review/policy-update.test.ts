@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EscalationSignal } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { ReviewPolicySchema, SlaRuleSchema, UpdateReviewPolicyRequestSchema } from '../../gen/pulse/review/v1/review_service_pb.js';
+import { rejectionOf } from '../../test/support/rejection.js';
 import { InvalidRequest } from '../platform/validate.js';
 import { DEFAULT_POLICY, type Policy } from './policy.js';
 import { applyPolicyUpdate } from './policy-update.js';
@@ -20,14 +21,9 @@ function update(paths: string[], policy: MessageInitShape<typeof ReviewPolicySch
   );
 }
 
-function violations(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InvalidRequest) return err.violations.map((v) => `${v.field}: ${v.problem}`);
-    throw err;
-  }
-  throw new Error('expected invalid_argument');
+async function violations(fn: () => unknown): Promise<string[]> {
+  const err = await rejectionOf(fn, InvalidRequest);
+  return err.violations.map((v) => `${v.field}: ${v.problem}`);
 }
 
 describe('applyPolicyUpdate', () => {
@@ -49,13 +45,13 @@ describe('applyPolicyUpdate', () => {
     expect(update(['case_signals', 'trend_drop'], { caseSignals: [], trendDrop: 0 })).toMatchObject({ caseSignals: [], trendDrop: 0 });
   });
 
-  it('names an out-of-range threshold as policy.score_threshold', () => {
-    expect(violations(() => update(['score_threshold'], { scoreThreshold: 1.5 }))).toEqual(['policy.score_threshold: must be between -1 and 1 (got 1.5)']);
-    expect(violations(() => update(['score_threshold'], { scoreThreshold: Number.NaN }))[0]).toMatch(/^policy.score_threshold: /);
+  it('names an out-of-range threshold as policy.score_threshold', async () => {
+    expect(await violations(() => update(['score_threshold'], { scoreThreshold: 1.5 }))).toEqual(['policy.score_threshold: must be between -1 and 1 (got 1.5)']);
+    expect((await violations(() => update(['score_threshold'], { scoreThreshold: Number.NaN })))[0]).toMatch(/^policy.score_threshold: /);
   });
 
-  it('names every bad value at once', () => {
-    const problems = violations(() =>
+  it('names every bad value at once', async () => {
+    const problems = await violations(() =>
       update(['trend_drop', 'cooldown', 'topic', 'case_signals', 'slas'], {
         trendDrop: 3,
         cooldown: durationFromMs(8 * 86_400_000),
@@ -81,20 +77,20 @@ describe('applyPolicyUpdate', () => {
     ]);
   });
 
-  it('requires a mask, and rejects unknown and output-only paths', () => {
-    expect(violations(() => update([], { scoreThreshold: -0.4 }))[0]).toMatch(/^update_mask: is required/);
-    expect(violations(() => update(['scoreThreshold'], { scoreThreshold: -0.4 }))).toEqual([
+  it('requires a mask, and rejects unknown and output-only paths', async () => {
+    expect((await violations(() => update([], { scoreThreshold: -0.4 })))[0]).toMatch(/^update_mask: is required/);
+    expect(await violations(() => update(['scoreThreshold'], { scoreThreshold: -0.4 }))).toEqual([
       'update_mask: unknown field "scoreThreshold" (updatable: score_threshold, case_signals, trend_drop, cooldown, slas, topic)',
     ]);
-    expect(violations(() => update(['version', 'updated_at'], {}))).toEqual([
+    expect(await violations(() => update(['version', 'updated_at'], {}))).toEqual([
       'update_mask: "version" is output only and cannot be set',
       'update_mask: "updated_at" is output only and cannot be set',
     ]);
-    expect(violations(() => update(['slas.open_for'], {}))[0]).toMatch(/unknown field "slas.open_for"/);
+    expect((await violations(() => update(['slas.open_for'], {})))[0]).toMatch(/unknown field "slas.open_for"/);
   });
 
-  it('requires the policy carrying the values, and a cooldown when the mask names it', () => {
-    expect(violations(() => update(['topic'], undefined))).toEqual(['policy: is required: it carries the new values']);
-    expect(violations(() => update(['cooldown'], {}))).toEqual(['policy.cooldown: is required (between 0s and 7 days)']);
+  it('requires the policy carrying the values, and a cooldown when the mask names it', async () => {
+    expect(await violations(() => update(['topic'], undefined))).toEqual(['policy: is required: it carries the new values']);
+    expect(await violations(() => update(['cooldown'], {}))).toEqual(['policy.cooldown: is required (between 0s and 7 days)']);
   });
 });

@@ -4,6 +4,7 @@
 // the same reminder twice: the one whose update matched sends it, the others find nothing to do.
 import { ReviewNotice } from '../../gen/pulse/events/v1/events_pb.js';
 import type { Logger } from '../platform/log.js';
+import { type PeriodicTask, startPeriodic } from '../platform/periodic.js';
 import type { Transact } from '../platform/unit-of-work.js';
 import type { CaseRepository } from './cases.js';
 import type { ReviewMetrics } from './metrics.js';
@@ -25,8 +26,7 @@ export interface ReminderDeps {
 const BATCH = 100;
 
 export class SlaReminders {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private task: PeriodicTask | undefined;
   private readonly now: () => Date;
 
   constructor(private readonly deps: ReminderDeps) {
@@ -34,20 +34,13 @@ export class SlaReminders {
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.tick()
-        .catch((err: unknown) => this.deps.log.warn({ err }, 'SLA check failed; will try again'))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.deps.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.deps.intervalMs);
+    const { intervalMs, log } = this.deps;
+    this.task = startPeriodic({ name: 'SLA check', intervalMs, startAfterMs: intervalMs, log, run: async () => void (await this.tick()) });
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task?.stop();
+    this.task = undefined;
   }
 
   /** Sends the reminders due now; returns how many this replica sent. */

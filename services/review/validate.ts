@@ -8,27 +8,20 @@ import type {
 } from '../../gen/pulse/review/v1/review_service_pb.js';
 import { pageSize, Validator } from '../platform/validate.js';
 import { OUTCOMES } from './lifecycle.js';
-import { decodePageToken } from './page-token.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 export const MAX_NOTE = 2_000;
 
-/** The page size and the review_id to continue after. */
-export function checkList(req: ListReviewsRequest): { size: number; afterId: string } {
+/** The page size. The page token is checked where the page is read (it is bound to the filters). */
+export function checkList(req: ListReviewsRequest): number {
   const v = new Validator();
   v.enumValue('state', req.state, ReviewStateSchema, { optional: true })
     .enumValue('severity', req.severity, SeveritySchema, { optional: true })
     .id('assignee', req.assignee, { optional: true });
   const size = pageSize(v, req.pageSize, { fallback: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE });
-  let afterId = '';
-  if (req.pageToken !== '') {
-    const decoded = decodePageToken(req.pageToken, req);
-    if ('problem' in decoded) v.add('page_token', decoded.problem);
-    else afterId = decoded.afterId;
-  }
   v.check();
-  return { size, afterId };
+  return size;
 }
 
 export function checkGet(req: GetReviewRequest): void {

@@ -3,13 +3,13 @@
 // version field (retried on conflict): correct on the memory store, which has no isolation, and on MongoDB.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError } from '@connectrpc/connect';
 import {
   type ConversationSentiment,
   ConversationSentimentSchema,
   MessageSentimentSchema,
 } from '../../gen/pulse/sentiment/v1/sentiment_service_pb.js';
-import { type Doc, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+import type { Doc, Store, TxScope } from '../platform/store/collection.js';
+import { compareAndSet, insertIfAbsent, RETRY } from '../platform/store/compare-and-set.js';
 import { toSentiment } from './analyses.js';
 import { addMessage, type ConversationState, EMPTY_CONVERSATION, RECENT_MESSAGES, type ScoredMessage, toConversationMood } from './conversation.js';
 
@@ -28,8 +28,6 @@ export interface ConversationKey {
 }
 
 const COLLECTION = 'conversations';
-/** Conflicts beyond this mean heavy contention; the event is retried later instead. */
-const MAX_ATTEMPTS = 8;
 
 export function toConversationSentiment(doc: ConversationDoc): ConversationSentiment {
   return create(ConversationSentimentSchema, {
@@ -58,7 +56,7 @@ export class ConversationRepository {
   /** Adds a message to its conversation; returns the conversation and the message as recorded. */
   async record(tx: TxScope, key: ConversationKey, message: ScoredMessage, now: Date): Promise<{ doc: ConversationDoc; message: ScoredMessage }> {
     const conversations = tx.collection<ConversationDoc>(COLLECTION);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    return compareAndSet(`conversation "${key.conversationId}"`, async () => {
       const current = await conversations.findOne({ _id: key.conversationId });
       const next = addMessage(current ?? EMPTY_CONVERSATION, message);
       if (!current) {
@@ -71,13 +69,8 @@ export class ConversationRepository {
           createdAt: now,
           updatedAt: now,
         };
-        try {
-          await conversations.insertOne(doc);
-          return { doc, message: next.message };
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-          continue; // another message of the conversation created it first
-        }
+        // Taken: another message of the conversation created it first.
+        return (await insertIfAbsent(conversations, doc)) ? { doc, message: next.message } : RETRY;
       }
       // A message written after the latest one (the usual case) is appended, the list capped at its size, rather
       // than the whole list rewritten; and the result is built here rather than read back. An update then costs one
@@ -96,10 +89,8 @@ export class ConversationRepository {
             }
           : { $set: { mood, signalsSeen, recent, agentId, updatedAt: now }, $inc: { version: 1 } },
       );
-      if (matchedCount === 1) {
-        return { doc: { ...current, mood, signalsSeen, recent, agentId, updatedAt: now, version: current.version + 1 }, message: next.message };
-      }
-    }
-    throw new ConnectError(`conversation "${key.conversationId}" kept changing under concurrent updates`, Code.Aborted);
+      if (matchedCount === 0) return RETRY;
+      return { doc: { ...current, mood, signalsSeen, recent, agentId, updatedAt: now, version: current.version + 1 }, message: next.message };
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError, createClient, createRouterTransport } from '@connectrpc/connect';
+import { Code, createClient, createRouterTransport } from '@connectrpc/connect';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Author, EscalationSignal, SentimentLabel, Trend } from '../../gen/pulse/common/v1/conversation_pb.js';
@@ -15,17 +15,10 @@ import { interactionConsumer } from './consumer.js';
 import { ConversationRepository } from './conversations.js';
 import { sentimentHandlers } from './handlers.js';
 import { SentimentMetrics } from './metrics.js';
-import { publish, record, until } from './test-support.js';
-import { type TestPlatform, testPlatform } from '../platform/testing.js';
-
-async function rpcError(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error('expected the call to fail');
-}
+import { publish, record } from '../../test/support/events.js';
+import { until } from '../../test/support/poll.js';
+import { rejectionOf } from '../../test/support/rejection.js';
+import { type TestPlatform, testPlatform } from '../../test/support/platform.js';
 
 let bus: EmbeddedBus;
 let svc: TestPlatform;
@@ -84,7 +77,7 @@ describe('Analyze', () => {
 
   it('rejects an empty, blank or over-long text naming the field', async () => {
     for (const text of ['', '   ', 'x'.repeat(10_001)]) {
-      const err = await rpcError(client.analyze({ text }));
+      const err = await rejectionOf(client.analyze({ text }));
       expect(err.code).toBe(Code.InvalidArgument);
       expect(err.rawMessage).toMatch(/^text: /);
     }
@@ -100,11 +93,11 @@ describe('AnalyzeBatch', () => {
   });
 
   it('rejects an empty or oversized batch, and names each bad item', async () => {
-    expect((await rpcError(client.analyzeBatch({ texts: [] }))).rawMessage).toBe('texts: must not be empty');
-    const tooMany = await rpcError(client.analyzeBatch({ texts: Array.from({ length: 501 }, () => 'ok') }));
+    expect((await rejectionOf(client.analyzeBatch({ texts: [] }))).rawMessage).toBe('texts: must not be empty');
+    const tooMany = await rejectionOf(client.analyzeBatch({ texts: Array.from({ length: 501 }, () => 'ok') }));
     expect(tooMany.code).toBe(Code.InvalidArgument);
     expect(tooMany.rawMessage).toMatch(/^texts: must have at most 500 items/);
-    const bad = await rpcError(client.analyzeBatch({ texts: ['fine', 'fine', ' ', 'y'.repeat(10_001)] }));
+    const bad = await rejectionOf(client.analyzeBatch({ texts: ['fine', 'fine', ' ', 'y'.repeat(10_001)] }));
     expect(bad.code).toBe(Code.InvalidArgument);
     expect(bad.rawMessage).toContain('texts[2]: must not be blank');
     expect(bad.rawMessage).toContain('texts[3]: must be at most 10000 characters');
@@ -113,17 +106,17 @@ describe('AnalyzeBatch', () => {
 
 describe('GetConversationSentiment', () => {
   it('is not_found, naming the conversation, before any customer message of it was analysed', async () => {
-    const err = await rpcError(client.getConversationSentiment({ conversationId: 'conv-unknown' }));
+    const err = await rejectionOf(client.getConversationSentiment({ conversationId: 'conv-unknown' }));
     expect(err.code).toBe(Code.NotFound);
     expect(err.rawMessage).toContain('"conv-unknown"');
 
     await publish(bus, 'customer.interaction.new', interaction('conv-agent-only', Author.AGENT, 'Hi, how can I help?'));
     await until('the agent message to be analysed', () => analyzed.length === 1);
-    expect((await rpcError(client.getConversationSentiment({ conversationId: 'conv-agent-only' }))).code).toBe(Code.NotFound);
+    expect((await rejectionOf(client.getConversationSentiment({ conversationId: 'conv-agent-only' }))).code).toBe(Code.NotFound);
   });
 
   it('rejects a missing conversation_id', async () => {
-    const err = await rpcError(client.getConversationSentiment({ conversationId: '' }));
+    const err = await rejectionOf(client.getConversationSentiment({ conversationId: '' }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toBe('conversation_id: is required');
   });

@@ -1,6 +1,6 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { durationFromMs, timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { type Client, Code, ConnectError, createClient, createRouterTransport } from '@connectrpc/connect';
+import { type Client, Code, createClient, createRouterTransport } from '@connectrpc/connect';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState as S, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
@@ -17,7 +17,9 @@ import { InboxRepository } from './inbox.js';
 import { DeliveryMetrics } from './metrics.js';
 import { statusChangeHandler } from './status-changes.js';
 import { StatusRepository } from './statuses.js';
-import { interleaving, type TestPlatform, testPlatform } from '../platform/testing.js';
+import { interleaving, type TestPlatform, testPlatform } from '../../test/support/platform.js';
+import { until } from '../../test/support/poll.js';
+import { failureOf } from '../../test/support/rejection.js';
 import { StatusFeed } from './watch.js';
 
 const log = pino({ level: 'silent' });
@@ -65,23 +67,13 @@ afterEach(async () => {
   await platform.close();
 });
 
-async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Publishes the events as notification would (one unit of work) and waits until the consumer handled them all. */
 async function send(...events: NotificationStatusChanged[]): Promise<void> {
   await platform.transaction(async (tx) => {
     for (const event of events) await tx.emit('notification.status.changed', event);
   });
   handled += events.length;
-  await until(async () => (await platform.store.collection('inbox').countDocuments({})) >= handled, `${handled} events handled`);
+  await until(`${handled} events handled`, async () => (await platform.store.collection('inbox').countDocuments({})) >= handled);
 }
 
 const ACCEPTED_AT = new Date(Date.now() - 60_000);
@@ -113,16 +105,6 @@ const handOver = (notificationId: string, userId: string, deliveryId = `dlv-${no
     provider: 'in-app',
     inbox: { title: `About ${notificationId}`, body: 'A case needs you', data: { review_id: `rev-${notificationId}` } },
   });
-
-async function failure(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return `${Code[e.code]}: ${e.rawMessage}`;
-  }
-  throw new Error('the call succeeded');
-}
 
 const stateOf = async (notificationId: string) => (await api.getStatus({ notificationId })).status!;
 const summary = (status: NotificationStatus) => ({
@@ -228,8 +210,8 @@ describe('the inbox', () => {
     expect((await api.listInbox({ userId: 'ann', unreadOnly: true })).items.map((i) => i.notificationId)).toEqual(['ntf-b']);
     expect((await api.listInbox({ userId: 'bob' })).unreadCount).toBe(1);
 
-    expect(await failure(api.markRead({ userId: 'ann', notificationIds: [] }))).toBe('InvalidArgument: notification_ids: must not be empty');
-    expect(await failure(api.markRead({ userId: '', notificationIds: ['x y'] }))).toMatch(/user_id: is required; notification_ids\[0\]/);
+    expect(await failureOf(api.markRead({ userId: 'ann', notificationIds: [] }))).toBe('InvalidArgument: notification_ids: must not be empty');
+    expect(await failureOf(api.markRead({ userId: '', notificationIds: ['x y'] }))).toMatch(/user_id: is required; notification_ids\[0\]/);
   });
 
   it('pages newest first, and a page token is unaffected by items arriving meanwhile', async () => {
@@ -248,8 +230,21 @@ describe('the inbox', () => {
     expect(ids((await api.listInbox({ userId: 'pat', pageSize: 2 })).items)).toEqual(['ntf-p6', 'ntf-p5']);
     expect((await api.listInbox({ userId: 'pat' })).items).toHaveLength(6);
 
-    expect(await failure(api.listInbox({ userId: 'pat', pageToken: 'garbage' }))).toMatch(/^InvalidArgument: page_token/);
-    expect(await failure(api.listInbox({ userId: 'pat', pageSize: 201 }))).toMatch(/^InvalidArgument: page_size/);
+    expect(await failureOf(api.listInbox({ userId: 'pat', pageToken: 'garbage' }))).toMatch(/^InvalidArgument: page_token/);
+    expect(await failureOf(api.listInbox({ userId: 'pat', pageSize: 201 }))).toMatch(/^InvalidArgument: page_size/);
+  });
+
+  it('keeps a page token to the user and filter it was issued for', async () => {
+    for (let i = 1; i <= 3; i++) await send(handOver(`ntf-q${i}`, 'quinn'), handOver(`ntf-r${i}`, 'rae'));
+    const first = await api.listInbox({ userId: 'quinn', pageSize: 1 });
+    expect(first.nextPageToken).not.toBe('');
+    const otherFilters = /^InvalidArgument: page_token: was issued for other filters/;
+    expect(await failureOf(api.listInbox({ userId: 'rae', pageSize: 1, pageToken: first.nextPageToken }))).toMatch(otherFilters);
+    expect(await failureOf(api.listInbox({ userId: 'quinn', unreadOnly: true, pageToken: first.nextPageToken }))).toMatch(otherFilters);
+    // page_size may change between pages
+    const rest = await api.listInbox({ userId: 'quinn', pageSize: 10, pageToken: first.nextPageToken });
+    expect(rest.items.map((i) => i.notificationId)).toEqual(['ntf-q2', 'ntf-q1']);
+    expect(rest.nextPageToken).toBe('');
   });
 });
 
@@ -315,7 +310,7 @@ describe('WatchStatus', () => {
     expect(first.value!.status!.notificationId).toBe('ntf-u1'); // ntf-u2 is settled
     // The feed's look-back finds both recent changes again; neither is news to this stream.
     const seen = polls;
-    await until(async () => polls >= seen + 2, 'the feed to poll');
+    await until('the feed to poll', () => polls >= seen + 2);
 
     await send(change({ notificationId: 'ntf-z', deliveryId: 'dlv-z', userId: 'zed', channel: Channel.EMAIL, state: S.PROCESSING, attempt: 1 }));
     await send(handOver('ntf-u3', 'una'));
@@ -328,7 +323,7 @@ describe('WatchStatus', () => {
 
     abort.abort();
     await expect(next(stream)).rejects.toThrow();
-    await until(async () => feed.listenerCount === 0, 'the watcher to stop listening');
+    await until('the watcher to stop listening', () => feed.listenerCount === 0);
   });
 
   it('waits briefly for a notification it has not heard of, then answers not_found', async () => {
@@ -353,7 +348,7 @@ describe('history retention', () => {
   const DAY_MS = 86_400_000;
   /** Runs the store's TTL sweep at atMs; the records of handled events go too, so `send` counts from what is left. */
   const sweep = async (atMs: number) => {
-    platform.store.sweepExpired(new Date(atMs));
+    await platform.store.sweepExpired(new Date(atMs));
     handled = await platform.store.collection('inbox').countDocuments({});
   };
   const kept = async (notificationId: string) => ({
@@ -375,7 +370,7 @@ describe('history retention', () => {
     await sweep(Date.now() + RETENTION_MS + 1_000);
     expect(await kept('ntf-h')).toEqual({ status: 'gone', inbox: false });
     expect(await platform.store.collection('deliveries').countDocuments({ notificationId: 'ntf-h' })).toBe(0);
-    expect(await failure(api.getStatus({ notificationId: 'ntf-h' }))).toMatch(/^NotFound/);
+    expect(await failureOf(api.getStatus({ notificationId: 'ntf-h' }))).toMatch(/^NotFound/);
   });
 
   it('keeps an inbox item and its status for the retention after delivery, or after it was read', async () => {
@@ -448,8 +443,8 @@ describe('history retention', () => {
 
 describe('GetStatus', () => {
   it('names an unknown notification and rejects a missing id', async () => {
-    expect(await failure(api.getStatus({ notificationId: 'ntf-nope' }))).toMatch(/^NotFound: no status for notification "ntf-nope"/);
-    expect(await failure(api.getStatus({ notificationId: '' }))).toBe('InvalidArgument: notification_id: is required');
+    expect(await failureOf(api.getStatus({ notificationId: 'ntf-nope' }))).toMatch(/^NotFound: no status for notification "ntf-nope"/);
+    expect(await failureOf(api.getStatus({ notificationId: '' }))).toBe('InvalidArgument: notification_id: is required');
   });
 });
 
@@ -485,8 +480,8 @@ describe('GetDeliveryStats', () => {
     const wide = await api.getDeliveryStats({ window: durationFromMs(3 * 3_600_000) });
     expect(Number(wide.stats.find((s) => s.channel === Channel.EMAIL)!.total)).toBe(3);
 
-    expect(await failure(api.getDeliveryStats({ window: durationFromMs(30_000) }))).toMatch(/^InvalidArgument: window: must be between 1 minute and 7 days/);
-    expect(await failure(api.getDeliveryStats({ window: durationFromMs(8 * 24 * 3_600_000) }))).toMatch(/^InvalidArgument: window/);
+    expect(await failureOf(api.getDeliveryStats({ window: durationFromMs(30_000) }))).toMatch(/^InvalidArgument: window: must be between 1 minute and 7 days/);
+    expect(await failureOf(api.getDeliveryStats({ window: durationFromMs(8 * 24 * 3_600_000) }))).toMatch(/^InvalidArgument: window/);
     const text = await platform.metrics.text();
     expect(text).toMatch(/pulse_delivery_latency_seconds_count\{[^}]*channel="slack"[^}]*priority="high"[^}]*\} 10\n/);
     // Latencies 100..1000 ms: five of them within the 0.5 s bucket.

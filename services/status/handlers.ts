@@ -8,12 +8,12 @@ import { callerOf, requireNotificationOf, requireUser } from '../platform/access
 import { notFound } from '../platform/errors.js';
 import type { Store } from '../platform/store/collection.js';
 import { pageSize, Validator } from '../platform/validate.js';
-import { encodePageToken, type InboxRepository, toInboxItem } from './inbox.js';
+import { type InboxRepository, toInboxItem } from './inbox.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { StatsBuilder } from './stats.js';
 import { INBOX_PROVIDER } from './status-changes.js';
 import { type Advanced, type ChangeNote, changesRest, type StatusRepository, toNotificationStatus } from './statuses.js';
-import { MAX_MARK_READ, pagePosition, statsWindow, watchSubject } from './validate.js';
+import { MAX_MARK_READ, statsWindow, watchSubject } from './validate.js';
 import { type StatusFeed, watchNotification, watchUser, type WatchDeps } from './watch.js';
 
 export interface StatusDeps {
@@ -56,19 +56,13 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
       const v = new Validator();
       v.id('user_id', req.userId);
       const size = pageSize(v, req.pageSize, { fallback: 50, max: 200 });
-      const after = pagePosition(v, req.pageToken);
       v.check();
       requireUser(ctx.values, 'inbox', req.userId);
-      const [{ items, more }, unread] = await Promise.all([
-        deps.inbox.page(req.userId, req.unreadOnly, size, after),
+      const [page, unread] = await Promise.all([
+        deps.inbox.page({ userId: req.userId, unreadOnly: req.unreadOnly }, { pageSize: size, pageToken: req.pageToken }),
         deps.inbox.unreadCount(req.userId),
       ]);
-      const last = items[items.length - 1];
-      return {
-        items: items.map(toInboxItem),
-        unreadCount: unread,
-        nextPageToken: more ? encodePageToken({ deliveredAt: last.deliveredAt, id: last._id }) : '',
-      };
+      return { items: page.items.map(toInboxItem), unreadCount: unread, nextPageToken: page.nextPageToken };
     },
 
     async markRead(req, ctx) {

@@ -7,7 +7,9 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { type InboxItem, InboxItemSchema } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { PURGE_INDEX, retentionEnd } from '../common/history.js';
-import { type Doc, type Filter, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+import type { Doc, Filter, Store, TxScope } from '../platform/store/collection.js';
+import { insertIfAbsent } from '../platform/store/compare-and-set.js';
+import { keysetPage } from '../platform/store/keyset-page.js';
 
 export interface InboxItemDoc extends Doc {
   userId: string;
@@ -22,12 +24,6 @@ export interface InboxItemDoc extends Doc {
   readAt: Date | null;
   /** When the store removes it. Set by the repository. */
   purgeAt?: Date;
-}
-
-/** Where a page ends: the last item's position in (deliveredAt, id) order. */
-export interface PagePosition {
-  deliveredAt: Date;
-  id: string;
 }
 
 // Not `inbox`: that name is the platform's record of processed events.
@@ -48,23 +44,16 @@ export class InboxRepository {
   }
 
   /** Stores the item unless it is already there; true when stored now. */
-  async add(tx: TxScope, item: InboxItemDoc): Promise<boolean> {
-    try {
-      await tx.collection<InboxItemDoc>(COLLECTION).insertOne({ ...item, purgeAt: retentionEnd(item.deliveredAt, this.retentionSeconds) });
-      return true;
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
+  add(tx: TxScope, item: InboxItemDoc): Promise<boolean> {
+    return insertIfAbsent(tx.collection<InboxItemDoc>(COLLECTION), { ...item, purgeAt: retentionEnd(item.deliveredAt, this.retentionSeconds) });
   }
 
-  /** One page, newest first, after `after` when given; one extra item tells whether another page follows. */
-  async page(userId: string, unreadOnly: boolean, size: number, after?: PagePosition): Promise<{ items: InboxItemDoc[]; more: boolean }> {
-    const filter: Filter = { userId };
-    if (unreadOnly) filter.readAt = null;
-    if (after) filter.$or = [{ deliveredAt: { $lt: after.deliveredAt } }, { deliveredAt: after.deliveredAt, _id: { $lt: after.id } }];
-    const found = await this.store.collection<InboxItemDoc>(COLLECTION).find(filter, { sort: { deliveredAt: -1, _id: -1 }, limit: size + 1 });
-    return { items: found.slice(0, size), more: found.length > size };
+  /** One page of the user's inbox, newest first, and the token of the next; the token is bound to user and filter. */
+  page(query: { userId: string; unreadOnly: boolean }, page: { pageSize: number; pageToken: string }): Promise<{ items: InboxItemDoc[]; nextPageToken: string }> {
+    const filter: Filter = { userId: query.userId };
+    if (query.unreadOnly) filter.readAt = null;
+    const binding = { userId: query.userId, unreadOnly: query.unreadOnly };
+    return keysetPage(this.store.collection<InboxItemDoc>(COLLECTION), { filter, sort: { deliveredAt: -1, _id: -1 }, ...page, binding });
   }
 
   unreadCount(userId: string): Promise<number> {
@@ -97,20 +86,4 @@ export function toInboxItem(doc: InboxItemDoc): InboxItem {
     deliveredAt: timestampFromDate(doc.deliveredAt),
     readAt: doc.readAt ? timestampFromDate(doc.readAt) : undefined,
   });
-}
-
-/** An opaque page token: base64url of the position. */
-export function encodePageToken(position: PagePosition): string {
-  return Buffer.from(JSON.stringify([position.deliveredAt.getTime(), position.id])).toString('base64url');
-}
-
-/** The position a token names, or undefined when it is not one of ours. */
-export function decodePageToken(token: string): PagePosition | undefined {
-  try {
-    const [ms, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
-    if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || typeof id !== 'string' || id === '') return undefined;
-    return { deliveredAt: new Date(ms), id };
-  } catch {
-    return undefined;
-  }
 }

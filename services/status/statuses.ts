@@ -10,7 +10,9 @@ import { type Channel, DeliveryState, type Priority, RecipientSchema } from '../
 import { DeliveryStatusSchema, type NotificationStatus, NotificationStatusSchema } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { movesForward } from '../common/delivery-state.js';
 import { AWAITING, awaitsWork, keptUntil, PURGE_INDEX } from '../common/history.js';
-import { type Doc, type Filter, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
+import type { Doc, Filter, Store, TxScope } from '../platform/store/collection.js';
+import { compareAndSet, insertIfAbsent, RETRY } from '../platform/store/compare-and-set.js';
+import { afterPosition } from '../platform/store/keyset-page.js';
 import { advance, isSettled, notificationState, type Step, type Timeline } from './timeline.js';
 
 export interface NotificationDoc extends Doc {
@@ -80,10 +82,6 @@ export interface ChangeNote {
 
 const NOTIFICATIONS = 'notifications';
 const DELIVERIES = 'deliveries';
-/** Compare-and-set rounds before giving up (the event is then retried by the consumer). */
-const MAX_ROUNDS = 20;
-
-const contended = (what: string) => new Error(`${what} kept changing under this update; the event will be retried`);
 
 export class StatusRepository {
   constructor(
@@ -131,7 +129,7 @@ export class StatusRepository {
   /** Moves the notification's own state forward; false when the change is ignored. */
   async advanceNotification(tx: TxScope, notificationId: string, next: { state: DeliveryState; attempt: number }): Promise<boolean> {
     const notifications = tx.collection<NotificationDoc>(NOTIFICATIONS);
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    return compareAndSet(`the state of notification "${notificationId}"`, async () => {
       const doc = await notifications.findOne({ _id: notificationId });
       if (!doc) return false;
       const current = doc.state === DeliveryState.UNSPECIFIED ? undefined : { state: doc.state, attempt: doc.stateAttempt };
@@ -140,9 +138,8 @@ export class StatusRepository {
         { _id: notificationId, state: doc.state, stateAttempt: doc.stateAttempt },
         { $set: { state: next.state, stateAttempt: next.attempt } },
       );
-      if (matchedCount === 1) return true;
-    }
-    throw contended('a notification state');
+      return matchedCount === 1 ? true : RETRY;
+    });
   }
 
   /**
@@ -156,7 +153,7 @@ export class StatusRepository {
     init?: DeliveryInit,
   ): Promise<Advanced | null> {
     const deliveries = tx.collection<DeliveryDoc>(DELIVERIES);
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    return compareAndSet(`delivery "${deliveryId}"`, async () => {
       const before = await deliveries.findOne({ _id: deliveryId });
       if (!before && !init) return null;
       const next = typeof step === 'function' ? (before ? step(before) : undefined) : step;
@@ -164,22 +161,16 @@ export class StatusRepository {
       if (!timeline) return null;
       if (!before) {
         const after: DeliveryDoc = { _id: deliveryId, ...init!, ...timeline, revision: 1, purgeAt: null };
-        try {
-          await deliveries.insertOne(after);
-          return { before: null, after };
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-          continue; // created meanwhile: apply on top of it
-        }
+        // Taken: created meanwhile, so apply the step on top of it.
+        return (await insertIfAbsent(deliveries, after)) ? { before: null, after } : RETRY;
       }
       const after: DeliveryDoc = { ...before, ...timeline, revision: before.revision + 1 };
       const { matchedCount } = await deliveries.updateOne(
         { _id: deliveryId, revision: before.revision },
         { $set: { ...timeline, revision: after.revision } },
       );
-      if (matchedCount === 1) return { before, after };
-    }
-    throw contended('a delivery');
+      return matchedCount === 1 ? { before, after } : RETRY;
+    });
   }
 
   /**
@@ -209,7 +200,7 @@ export class StatusRepository {
   private async decidePurge(tx: TxScope, notificationId: string, at: Date, now: Date): Promise<ChangeNote | null> {
     const notifications = tx.collection<NotificationDoc>(NOTIFICATIONS);
     const deliveries = tx.collection<DeliveryDoc>(DELIVERIES);
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    return compareAndSet(`notification "${notificationId}"`, async () => {
       const doc = await notifications.findOne({ _id: notificationId });
       if (!doc) return null;
       const held = await deliveries.countDocuments({ notificationId });
@@ -221,9 +212,8 @@ export class StatusRepository {
         { _id: notificationId, revision: doc.revision },
         { $inc: { revision: 1 }, $set: { changedAt: now, purgeAt }, $max: { updatedAt: at } },
       );
-      if (matchedCount === 1) return { notificationId, userIds: doc.userIds, revision: doc.revision + 1, changedAt: now };
-    }
-    throw contended('a notification');
+      return matchedCount === 1 ? { notificationId, userIds: doc.userIds, revision: doc.revision + 1, changedAt: now } : RETRY;
+    });
   }
 
   async get(notificationId: string): Promise<StatusView | null> {
@@ -244,26 +234,24 @@ export class StatusRepository {
 
   /** Changes applied after `after` (this store's order: changedAt, then id), up to limit. */
   async changedSince(after: { changedAt: Date; id: string }, limit: number): Promise<ChangeNote[]> {
-    const filter: Filter = {
-      $or: [{ changedAt: { $gt: after.changedAt } }, { changedAt: after.changedAt, _id: { $gt: after.id } }],
-    };
-    const docs = await this.store.collection<NotificationDoc>(NOTIFICATIONS).find(filter, { sort: { changedAt: 1, _id: 1 }, limit });
+    const sort = { changedAt: 1, _id: 1 } as const;
+    const filter = afterPosition(sort, [after.changedAt, after.id]);
+    const docs = await this.store.collection<NotificationDoc>(NOTIFICATIONS).find(filter, { sort, limit });
     return docs.map((doc) => ({ notificationId: doc._id, userIds: doc.userIds, revision: doc.revision, changedAt: doc.changedAt }));
   }
 
   /** Deliveries accepted in [start, end], a page at a time (keyset on acceptedAt and id). */
   async *acceptedBetween(start: Date, end: Date, pageSize = 2_000): AsyncGenerator<DeliveryDoc[]> {
     const deliveries = this.store.collection<DeliveryDoc>(DELIVERIES);
-    let filter: Filter = { acceptedAt: { $gte: start, $lte: end } };
+    const sort = { acceptedAt: 1, _id: 1 } as const;
+    const window: Filter = { acceptedAt: { $gte: start, $lte: end } };
+    let filter = window;
     for (;;) {
-      const page = await deliveries.find(filter, { sort: { acceptedAt: 1, _id: 1 }, limit: pageSize });
+      const page = await deliveries.find(filter, { sort, limit: pageSize });
       if (page.length > 0) yield page;
       if (page.length < pageSize) return;
       const last = page[page.length - 1];
-      filter = {
-        acceptedAt: { $lte: end },
-        $or: [{ acceptedAt: { $gt: last.acceptedAt } }, { acceptedAt: last.acceptedAt, _id: { $gt: last._id } }],
-      };
+      filter = { $and: [window, afterPosition(sort, [last.acceptedAt, last._id])] };
     }
   }
 }

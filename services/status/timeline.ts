@@ -6,7 +6,7 @@
 // entirely: it changes neither the state nor the history, so the history is the path the delivery actually took,
 // oldest first, and every step in it moved the state forward.
 import { type Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { isSettled as deliverySettled, movesForward, overallState, reachedRecipient, TERMINAL } from '../common/delivery-state.js';
+import { isSettled as deliverySettled, movesForward, overallState, reachedRecipient, TERMINAL, waitsAgain } from '../common/delivery-state.js';
 
 export interface Step {
   state: DeliveryState;
@@ -40,14 +40,7 @@ export const MAX_HISTORY = 100;
  * when it is newer than the current one; an older one is a late step and ignored like any other.
  */
 function newReasonToWait(current: Timeline | undefined, step: Step): boolean {
-  return (
-    current !== undefined &&
-    current.state === DeliveryState.DEFERRED &&
-    step.state === DeliveryState.DEFERRED &&
-    step.attempt === current.attempt &&
-    step.reason !== current.reason &&
-    step.at.getTime() > current.updatedAt.getTime()
-  );
+  return current !== undefined && waitsAgain(current, step) && step.reason !== current.reason && step.at.getTime() > current.updatedAt.getTime();
 }
 
 /** The timeline of a delivery on channel after step, or undefined when step would move it backwards (and is ignored). */

@@ -2,7 +2,6 @@
 import type { Duration } from '@bufbuild/protobuf/wkt';
 import type { WatchStatusRequest } from '../../gen/pulse/status/v1/status_service_pb.js';
 import type { Validator } from '../platform/validate.js';
-import { decodePageToken, type PagePosition } from './inbox.js';
 
 export const MAX_MARK_READ = 500;
 const MIN_WINDOW_MS = 60_000;
@@ -15,13 +14,6 @@ export function statsWindow(v: Validator, window: Duration | undefined): number 
   const ms = Number(window.seconds) * 1000 + Math.trunc(window.nanos / 1e6);
   if (!(ms >= MIN_WINDOW_MS && ms <= MAX_WINDOW_MS)) v.add('window', 'must be between 1 minute and 7 days (e.g. "3600s")');
   return ms;
-}
-
-export function pagePosition(v: Validator, token: string): PagePosition | undefined {
-  if (token === '') return undefined;
-  const position = decodePageToken(token);
-  if (!position) v.add('page_token', 'is not a next_page_token from ListInbox');
-  return position;
 }
 
 export type WatchSubject = { kind: 'notification'; id: string } | { kind: 'user'; id: string };

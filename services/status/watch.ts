@@ -6,6 +6,7 @@
 // than the last one sent, so a change heard both ways is sent once, and changes landing while the client is still
 // reading the previous message are coalesced into one message carrying the latest status.
 import type { Logger } from '../platform/log.js';
+import { type PeriodicTask, startPeriodic } from '../platform/periodic.js';
 import { notFound } from '../platform/errors.js';
 import { type ChangeNote, type StatusRepository, settled, type StatusView } from './statuses.js';
 
@@ -25,9 +26,7 @@ export class StatusFeed {
   private readonly listeners = new Set<(note: ChangeNote) => void>();
   /** Revisions the poll already announced, kept while they are inside the look-back. */
   private readonly polled = new Map<string, { revision: number; changedAt: Date }>();
-  private timer: NodeJS.Timeout | undefined;
-  /** Numbers the polling chains: a chain whose number is no longer current stops. */
-  private chain = 0;
+  private poller: PeriodicTask | undefined;
   private lastPollStart = 0;
   private failing = false;
 
@@ -56,28 +55,30 @@ export class StatusFeed {
   }
 
   private startPolling(): void {
-    const chain = ++this.chain;
     this.lastPollStart = Date.now();
-    const next = () => {
-      this.timer = setTimeout(() => {
-        this.poll()
-          .then(() => (this.failing = false))
-          .catch((err: unknown) => {
-            if (!this.failing) this.options.log.warn({ err }, 'status watch poll failed; will retry');
-            this.failing = true;
-          })
-          .finally(() => {
-            if (chain === this.chain) next();
-          });
-      }, this.options.pollMs);
-      this.timer.unref();
-    };
-    next();
+    const { pollMs, log } = this.options;
+    this.poller = startPeriodic({
+      name: 'status watch poll',
+      intervalMs: pollMs,
+      startAfterMs: pollMs,
+      log,
+      run: async () => {
+        // A store outage fails every poll: say so once, not every pollMs.
+        try {
+          await this.poll();
+          this.failing = false;
+        } catch (err) {
+          if (!this.failing) log.warn({ err }, 'status watch poll failed; will retry');
+          this.failing = true;
+        }
+      },
+    });
   }
 
   private stopPolling(): void {
-    this.chain++; // a poll still running ends its chain when it finishes
-    clearTimeout(this.timer);
+    // Nobody waits for a poll still running: it only announces notes, and nobody listens now.
+    void this.poller?.stop();
+    this.poller = undefined;
     this.polled.clear();
   }
 

@@ -5,7 +5,8 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { type Mesh, startMesh } from '../../services/all-in-one/mesh.js';
-import { eventually, type MeshClients, meshClients } from '../support/clients.js';
+import { type MeshClients, meshClients } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { identities } from './support.js';
 
 const callers = identities({
@@ -35,10 +36,10 @@ beforeAll(async () => {
     content: { title: 'For alice only' },
   });
   notificationId = notification!.notificationId;
-  await eventually(async () => {
+  await until("alice's in-app delivery", async () => {
     const { status } = await as.ops.status.getStatus({ notificationId });
     return status?.deliveries.some((d) => d.channel === Channel.IN_APP && d.state === DeliveryState.DELIVERED);
-  }, "alice's in-app delivery");
+  });
 });
 
 afterAll(() => mesh?.stop());

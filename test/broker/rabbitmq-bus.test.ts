@@ -5,7 +5,8 @@ import { connectRabbitBus, type RabbitBus } from '../../services/platform/bus/ra
 import { topologyQueues } from '../../services/platform/bus/rabbitmq-topology.js';
 import { createLogger } from '../../services/platform/log.js';
 import { Metrics } from '../../services/platform/metrics.js';
-import { brokerUrl, deleteQueues, describeBroker, publishRaw, queueInfo, uniqueName, until, withRawChannel } from '../support/broker.js';
+import { brokerUrl, deleteQueues, describeBroker, publishRaw, queueInfo, uniqueName, withRawChannel } from '../support/broker.js';
+import { until } from '../support/poll.js';
 
 describeBroker('RabbitMQ event bus', () => {
   const service = uniqueName();
@@ -57,7 +58,7 @@ describeBroker('RabbitMQ event bus', () => {
     await bus.consume(queue, async (delivery) => void received.push(delivery));
     const sent = message(queue.routingKey, { timestamp: new Date('2024-05-06T07:08:09.123Z') });
     await bus.publish(sent);
-    await until(() => received.length === 1, 10_000, 'the delivery');
+    await until('the delivery', () => received.length === 1, 10_000);
     const [delivery] = received;
     expect(delivery).toMatchObject({ id: sent.id, routingKey: sent.routingKey, type: sent.type, headers: sent.headers, queue: queue.name, attempt: 1 });
     expect(Buffer.from(delivery!.body).equals(Buffer.from(sent.body))).toBe(true);
@@ -98,7 +99,7 @@ describeBroker('RabbitMQ event bus', () => {
     });
     const sent = message(queue.routingKey);
     await bus.publish(sent);
-    await until(async () => (await bus.queueDepth(queue.deadLetterQueue)) === 1, 10_000, 'the dead letter');
+    await until('the dead letter', async () => (await bus.queueDepth(queue.deadLetterQueue)) === 1, 10_000);
 
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
     const gaps = [attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at];
@@ -132,14 +133,14 @@ describeBroker('RabbitMQ event bus', () => {
     });
     const sent = message(queue.routingKey);
     await bus.publish(sent);
-    await until(async () => (await bus.queueDepth(queue.deadLetterQueue)) === 1, 10_000, 'the dead letter');
+    await until('the dead letter', async () => (await bus.queueDepth(queue.deadLetterQueue)) === 1, 10_000);
     expect(attempts).toHaveLength(1);
     const [letter] = await bus.deadLetters(queue.deadLetterQueue, 10);
     expect(letter).toMatchObject({ id: sent.id, attempt: 1, reason: 'undecodable body', sourceQueue: queue.name });
 
     poisoned = false;
     expect(await bus.replayDeadLetters(queue.deadLetterQueue, 10)).toBe(1);
-    await until(() => attempts.length === 2, 10_000, 'the replayed delivery');
+    await until('the replayed delivery', () => attempts.length === 2, 10_000);
     expect(attempts[1]).toMatchObject({ id: sent.id, routingKey: sent.routingKey, attempt: 1, headers: sent.headers });
     expect(await bus.queueDepth(queue.deadLetterQueue)).toBe(0);
   });
@@ -149,7 +150,7 @@ describeBroker('RabbitMQ event bus', () => {
     let handled = 0;
     await bus.consume(queue, async () => void handled++);
     await publishRaw(EXCHANGE, queue.routingKey, Buffer.from('not protobuf'), { persistent: true });
-    await until(async () => (await bus.queueDepth(queue.deadLetterQueue)) === 1, 10_000, 'the dead letter');
+    await until('the dead letter', async () => (await bus.queueDepth(queue.deadLetterQueue)) === 1, 10_000);
     const [letter] = await bus.deadLetters(queue.deadLetterQueue, 10);
     expect(letter).toMatchObject({ reason: 'message has no message_id', sourceQueue: queue.name, routingKey: queue.routingKey });
     expect(handled).toBe(0);
@@ -160,10 +161,10 @@ describeBroker('RabbitMQ event bus', () => {
     const received: string[] = [];
     await bus.consume(queue, async (delivery) => void received.push(delivery.id));
     await withRawChannel((channel) => channel.deleteQueue(queue.name));
-    await until(async () => (await queueInfo(queue.name))?.consumerCount === 1, 10_000, 'the consumer to come back');
+    await until('the consumer to come back', async () => (await queueInfo(queue.name))?.consumerCount === 1, 10_000);
     const sent = message(queue.routingKey);
     await bus.publish(sent);
-    await until(() => received.includes(sent.id), 10_000, 'a delivery after the cancel');
+    await until('a delivery after the cancel', () => received.includes(sent.id), 10_000);
   });
 
   it('confirms and delivers 5,000 messages exactly once under back-pressure', async () => {
@@ -177,10 +178,10 @@ describeBroker('RabbitMQ event bus', () => {
     const body = new Uint8Array(2_048).fill(7);
     const sent = Array.from({ length: 5_000 }, () => message(queue.routingKey, { body }));
     await Promise.all(sent.map((m) => bus.publish(m)));
-    await until(() => total >= sent.length, 30_000, 'all deliveries');
+    await until('all deliveries', () => total >= sent.length, 30_000);
     expect(total).toBe(sent.length);
     expect(counts.size).toBe(sent.length);
     expect(sent.every((m) => counts.get(m.id) === 1)).toBe(true);
-    await until(async () => (await bus.queueDepth(queue.name)) === 0, 5_000, 'an empty queue');
+    await until('an empty queue', async () => (await bus.queueDepth(queue.name)) === 0, 5_000);
   }, 60_000);
 });

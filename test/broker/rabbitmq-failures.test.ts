@@ -8,7 +8,8 @@ import { connectRabbitBus, type RabbitBus } from '../../services/platform/bus/ra
 import { topologyQueues } from '../../services/platform/bus/rabbitmq-topology.js';
 import { createLogger } from '../../services/platform/log.js';
 import { Metrics } from '../../services/platform/metrics.js';
-import { brokerUrl, canUseRabbitmqctl, deleteQueues, describeBroker, forceCloseConnections, uniqueName, until } from '../support/broker.js';
+import { brokerUrl, canUseRabbitmqctl, deleteQueues, describeBroker, forceCloseConnections, uniqueName } from '../support/broker.js';
+import { until } from '../support/poll.js';
 
 const RABBIT_BUS = fileURLToPath(new URL('../../services/platform/bus/rabbitmq.ts', import.meta.url));
 const LOGGER = fileURLToPath(new URL('../../services/platform/log.ts', import.meta.url));
@@ -82,17 +83,17 @@ describeBroker('RabbitMQ event bus under failure', () => {
     children.push(holder);
     let output = '';
     holder.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await until(() => output.includes('READY') || holder.exitCode !== null, 20_000, 'the holding consumer to start');
+    await until('the holding consumer to start', () => output.includes('READY') || holder.exitCode !== null, 20_000);
     expect(holder.exitCode).toBeNull();
 
     const sent = message(queue.routingKey, `${service}-held`);
     await bus.publish(sent);
-    await until(() => output.includes(`HOLDING ${sent.id}`), 10_000, 'the holding consumer to take the message');
+    await until('the holding consumer to take the message', () => output.includes(`HOLDING ${sent.id}`), 10_000);
     holder.kill('SIGKILL');
 
     const received: string[] = [];
     await bus.consume(queue, async (delivery) => void received.push(delivery.id));
-    await until(() => received.length === 1, 10_000, 'the redelivery');
+    await until('the redelivery', () => received.length === 1, 10_000);
     expect(received).toEqual([sent.id]);
   }, 40_000);
 
@@ -102,7 +103,7 @@ describeBroker('RabbitMQ event bus under failure', () => {
     const received = new Set<string>();
     await bus.consume(queue, async (delivery) => void received.add(delivery.id));
     await bus.publish(message(queue.routingKey, `${service}-first`));
-    await until(() => received.has(`${service}-first`), 10_000, 'the first delivery');
+    await until('the first delivery', () => received.has(`${service}-first`), 10_000);
 
     // Watch readiness and keep publishing throughout, retrying refused publishes as the outbox would.
     const readiness: boolean[] = [true];
@@ -130,12 +131,12 @@ describeBroker('RabbitMQ event bus under failure', () => {
     })();
 
     try {
-      await until(() => confirmed.length >= 20, 10_000, 'publishing to get going');
+      await until('publishing to get going', () => confirmed.length >= 20, 10_000);
       expect(await forceCloseConnections(connectionName)).toBe(1);
-      await until(() => readiness.includes(false), 10_000, 'the bus to report not ready');
-      await until(() => bus.isReady(), 15_000, 'the bus to reconnect');
+      await until('the bus to report not ready', () => readiness.includes(false), 10_000);
+      await until('the bus to reconnect', () => bus.isReady(), 15_000);
       const afterReconnect = confirmed.length;
-      await until(() => confirmed.length >= afterReconnect + 20, 10_000, 'publishes after the reconnect');
+      await until('publishes after the reconnect', () => confirmed.length >= afterReconnect + 20, 10_000);
     } finally {
       publishing = false;
       clearInterval(watcher);
@@ -146,7 +147,7 @@ describeBroker('RabbitMQ event bus under failure', () => {
     expect(refused).toBeGreaterThan(0); // while disconnected a publish is refused at once, not buffered
     expect((await metrics.busReconnects.get()).values[0]?.value).toBe(1);
     // At least once: every confirmed publish arrives through the resumed consumer (a refused one may too).
-    await until(() => confirmed.every((id) => received.has(id)), 10_000, 'every confirmed publish to be delivered');
+    await until('every confirmed publish to be delivered', () => confirmed.every((id) => received.has(id)), 10_000);
     console.info(`[reconnect] ${confirmed.length} confirmed, ${refused} refused while disconnected, ${received.size} distinct delivered`);
   }, 60_000);
 });

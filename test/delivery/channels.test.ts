@@ -1,10 +1,11 @@
 // Preferences, channels, idempotency and statistics with real parts: the embedded mesh over HTTP, nodemailer to a
 // loopback SMTP server, @slack/web-api and twilio to stand-ins that check every request against the official
 // OpenAPI descriptions.
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { eventually } from '../support/clients.js';
+import { until } from '../support/poll.js';
+import { rejectionOf } from '../support/rejection.js';
 import {
   MESSAGE_ID_DOMAIN,
   mailsOf,
@@ -60,12 +61,11 @@ describe('preferences decide the channels, and each real provider sends once', (
     expect(preferences.typeChannels).toEqual([expect.objectContaining({ notificationType: type, channels: [Channel.EMAIL, Channel.SMS, Channel.SLACK] })]);
 
     // A bad value in a masked field is invalid_argument naming the field, and nothing is written.
-    const bad = await rig.api.preference
-      .updatePreferences({ preferences: { userId, contacts: { phone: '0612345678' } }, updateMask: { paths: ['contacts.phone'] } })
-      .catch((e: unknown) => ConnectError.from(e));
-    expect(bad).toBeInstanceOf(ConnectError);
-    expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
-    expect((bad as ConnectError).rawMessage).toContain('preferences.contacts.phone');
+    const bad = await rejectionOf(
+      rig.api.preference.updatePreferences({ preferences: { userId, contacts: { phone: '0612345678' } }, updateMask: { paths: ['contacts.phone'] } }),
+    );
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.rawMessage).toContain('preferences.contacts.phone');
     expect((await rig.api.preference.getPreferences({ userId })).preferences!.version).toBe(1n);
 
     const title = unique('Invoice 4711 is overdue');
@@ -125,10 +125,10 @@ describe('preferences decide the channels, and each real provider sends once', (
     expect(rig.violations()).toEqual([]);
 
     // Status agrees, delivery by delivery, and keeps the path each one took.
-    const { status } = await eventually(async () => {
+    const { status } = await until('the status service to have the three deliveries settled', async () => {
       const res = await rig.api.status.getStatus({ notificationId: id });
       return res.status!.deliveries.length === 3 && res.status!.deliveries.every((d) => settledStates.has(d.state)) && res;
-    }, 'the status service to have the three deliveries settled');
+    });
     expect(status!.state).toBe(S.DELIVERED);
     const seen = Object.fromEntries(status!.deliveries.map((d) => [d.deliveryId, [d.channel, d.state, d.provider, d.attempt]]));
     const recorded = Object.fromEntries(done.deliveries.map((d) => [d.deliveryId, [d.channel, d.state, d.provider, d.attempts]]));
@@ -168,7 +168,7 @@ describe('a change of preferences', () => {
       preferences: { userId, typeChannels: [{ notificationType: type, channels: [Channel.SLACK] }] },
       updateMask: { paths: ['type_channels'] },
     });
-    await eventually(async () => ((await sample(rig.mesh.urls.notification, 'pulse_events_consumed_total', { queue, outcome: 'processed' })) ?? 0) > heard, 'notification to hear preference.changed');
+    await until('notification to hear preference.changed', async () => ((await sample(rig.mesh.urls.notification, 'pulse_events_consumed_total', { queue, outcome: 'processed' })) ?? 0) > heard);
     const second = await send();
     expect(second.deliveries.map((d) => d.channel)).toEqual([Channel.SLACK]);
   });
@@ -204,12 +204,9 @@ describe('idempotency under concurrency, end to end', () => {
     expect(await sample(rig.mesh.urls.notification, 'pulse_notifications_duplicate_total')).toBeGreaterThanOrEqual(19);
 
     // The same key with another body is refused, naming the notification it belongs to.
-    const other = await rig.api.notification
-      .sendNotification({ ...request, content: { title, body: 'Something else' } })
-      .catch((e: unknown) => ConnectError.from(e));
-    expect(other).toBeInstanceOf(ConnectError);
-    expect((other as ConnectError).code).toBe(Code.AlreadyExists);
-    expect((other as ConnectError).rawMessage).toContain(id);
+    const other = await rejectionOf(rig.api.notification.sendNotification({ ...request, content: { title, body: 'Something else' } }));
+    expect(other.code).toBe(Code.AlreadyExists);
+    expect(other.rawMessage).toContain(id);
     // And the same key with the same body still answers the first notification.
     const again = await rig.api.notification.sendNotification(request);
     expect(again).toMatchObject({ duplicate: true, notification: { notificationId: id } });
@@ -235,10 +232,10 @@ describe('statistics and metrics', () => {
       ids.push(notification!.notificationId);
     }
     for (const id of ids) {
-      await eventually(async () => {
+      await until(`status of ${id} to settle`, async () => {
         const { status } = await rig.api.status.getStatus({ notificationId: id });
         return status!.deliveries.length === 4 && status!.deliveries.every((d) => settledStates.has(d.state));
-      }, `status of ${id} to settle`);
+      });
     }
 
     const { stats, windowStart, windowEnd } = await rig.api.status.getDeliveryStats({ window: { seconds: 3600n } });

@@ -5,7 +5,7 @@
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { eventually } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { MESSAGE_ID_DOMAIN, mailsOf, notificationWhen, type Rig, startRig, unique } from './support.js';
 
 const S = DeliveryState;
@@ -69,10 +69,10 @@ describe('a recipient the SMTP server refuses for good', () => {
     expect(await none({ channel: Channel.EMAIL, reason: 'timeout' })).toEqual([]);
     expect(await none({ channel: Channel.EMAIL, until: timestampFromDate(before) })).toEqual([]);
 
-    const { status } = await eventually(async () => {
+    const { status } = await until('status to show FAILED', async () => {
       const res = await rig.api.status.getStatus({ notificationId: id });
       return res.status!.deliveries[0]?.state === S.FAILED && res;
-    }, 'status to show FAILED');
+    });
     expect(status!.deliveries[0].reason).toBe('smtp 550 recipient rejected');
 
     // The server takes the address again; replay that one dead letter.
@@ -89,11 +89,11 @@ describe('a recipient the SMTP server refuses for good', () => {
     expect(mails[0].envelope.to).toEqual([ADDRESS]);
 
     // The status shows the failed first attempt, then the replay as attempt 2.
-    const timeline = await eventually(async () => {
+    const timeline = await until('status to show the replayed delivery SENT', async () => {
       const res = await rig.api.status.getStatus({ notificationId: id });
       const d = res.status!.deliveries[0];
       return d.state === S.SENT && d.history;
-    }, 'status to show the replayed delivery SENT');
+    });
     expect(timeline.map((h) => [S[h.state], h.attempt])).toEqual([
       ['ACCEPTED', 0],
       ['PROCESSING', 1],
@@ -143,10 +143,10 @@ describe('a recipient the SMTP server keeps refusing for now', () => {
     // Released at most RATE per second: the i-th replay (oldest first) is due i/RATE s after the call, no sooner.
     const started = await Promise.all(
       ids.map(async (id) => {
-        const history = await eventually(async () => {
+        const history = await until('status to show SENT', async () => {
           const d = (await rig.api.status.getStatus({ notificationId: id })).status!.deliveries[0];
           return d.state === S.SENT && d.history;
-        }, 'status to show SENT');
+        });
         return timestampDate(history.filter((h) => h.state === S.PROCESSING).at(-1)!.at!).getTime();
       }),
     );

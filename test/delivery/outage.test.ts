@@ -5,7 +5,7 @@
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { eventually } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { mailsOf, notificationWhen, posted, type Rig, sample, slackPostsOf, smsOf, startRig, unique } from './support.js';
 
 const S = DeliveryState;
@@ -80,25 +80,25 @@ describe('a Slack outage', () => {
     const ids = results.map((r) => r.notification!.notificationId);
 
     // The breaker opens (2 on /metrics).
-    await eventually(async () => (await slackBreaker()) === 2, 'pulse_breaker_state{breaker="provider:slack"} to be 2 (open)');
+    await until('pulse_breaker_state{breaker="provider:slack"} to be 2 (open)', async () => (await slackBreaker()) === 2);
     const openedAfter = Date.now() - outageStart;
 
     // Jobs wait in the store, deferred because the circuit is open; none failed. Email, another provider, goes on.
-    const waiting = await eventually(async () => {
+    const waiting = await until('the Slack deliveries to wait for the open circuit while email is sent', async () => {
       const all = await Promise.all(ids.map(async (id) => (await rig.api.notification.getNotification({ lookup: { case: 'notificationId', value: id } })).notification!));
       const slack = all.map((n) => n.deliveries.find((d) => d.channel === Channel.SLACK)!);
       expect(slack.filter((d) => d.state === S.FAILED || d.state === S.DEAD_LETTERED || d.state === S.DELIVERED)).toEqual([]);
       const circuitOpen = slack.filter((d) => d.state === S.DEFERRED && d.reason === 'circuit open');
       const emailsSent = all.every((n) => n.deliveries.find((d) => d.channel === Channel.EMAIL)!.state === S.SENT);
       return slack.every((d) => d.state === S.DEFERRED) && circuitOpen.length >= N / 2 && emailsSent && { slack, circuitOpen };
-    }, 'the Slack deliveries to wait for the open circuit while email is sent', 30_000);
+    }, 30_000);
     const waitingAfter = Date.now() - outageStart;
     // Each waits until the breaker lets a call through again, not for a growing backoff.
     for (const d of waiting.circuitOpen) expect(timestampDate(d.deliverAt!).getTime()).toBeLessThanOrEqual(Date.now() + RESET_MS + 100);
 
     // Let the outage outlast what the retry budget alone would survive (3 attempts, backoff from 100 ms): several
     // breaker cycles with a failed probe each.
-    await eventually(async () => Date.now() - outageStart >= 3_000 && probes() >= 3, 'the outage to last 3 s with a few probes', 10_000);
+    await until('the outage to last 3 s with a few probes', async () => Date.now() - outageStart >= 3_000 && probes() >= 3, 10_000);
     expect(await slackBreaker()).not.toBe(0);
     const { deadLetters: duringOutage } = await rig.api.notification.listDeadLetters({ filter: { channel: Channel.SLACK } });
     expect(duringOutage).toEqual([]);
@@ -109,7 +109,8 @@ describe('a Slack outage', () => {
     rig.slackTap.onRequest = undefined;
     const recoveredAt = Date.now();
     const outageMs = recoveredAt - outageStart;
-    await eventually(
+    await until(
+      'every Slack delivery to be DELIVERED after the outage',
       async () => {
         for (const id of ids) {
           const { notification } = await rig.api.notification.getNotification({ lookup: { case: 'notificationId', value: id } });
@@ -117,11 +118,10 @@ describe('a Slack outage', () => {
         }
         return true;
       },
-      'every Slack delivery to be DELIVERED after the outage',
       30_000,
     );
     const allDeliveredAfter = Date.now() - recoveredAt;
-    await eventually(async () => (await slackBreaker()) === 0, 'the Slack breaker to close');
+    await until('the Slack breaker to close', async () => (await slackBreaker()) === 0);
 
     // Count at the stand-in what Slack accepted, per notification.
     const perTitle = titles.map((title) => slackPostsOf(rig.slackTap, title).filter(posted).length);
@@ -149,11 +149,11 @@ describe('a Slack outage', () => {
     expect(deadLetters).toEqual([]);
 
     // The status timelines tell the story: waited for the open circuit, then delivered.
-    const timelines = await eventually(async () => {
+    const timelines = await until('status to show every Slack delivery DELIVERED', async () => {
       const all = await Promise.all(ids.map(async (id) => (await rig.api.status.getStatus({ notificationId: id })).status!));
       const slack = all.map((st) => st.deliveries.find((d) => d.channel === Channel.SLACK));
       return slack.every((d) => d?.state === S.DELIVERED) && slack.map((d) => d!.history);
-    }, 'status to show every Slack delivery DELIVERED');
+    });
     const waitedForCircuit = timelines.filter((h) => h.some((step) => step.state === S.DEFERRED && step.reason === 'circuit open'));
     expect(waitedForCircuit.length).toBeGreaterThanOrEqual(N / 2);
     for (const h of timelines) expect(h[h.length - 1].state).toBe(S.DELIVERED);

@@ -5,7 +5,7 @@ import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { DeliveryDecision, SuppressionReason } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { eventually } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { mailsOf, notificationWhen, type Rig, slackPostsOf, startRig, unique } from './support.js';
 
 let rig: Rig;
@@ -170,10 +170,10 @@ describe('SendNotification now, for a user whose local time is inside quiet hour
       [Channel.SLACK, S.DEFERRED, 'quiet hours'],
     ]);
     for (const d of notification.deliveries) expect(timestampDate(d.deliverAt!).toISOString()).toBe(expected.toISOString());
-    const { status } = await eventually(async () => {
+    const { status } = await until('status to show both deliveries deferred', async () => {
       const res = await rig.api.status.getStatus({ notificationId: notification.notificationId });
       return res.status!.deliveries.length === 2 && res.status!.deliveries.every((d) => d.state === S.DEFERRED) && res;
-    }, 'status to show both deliveries deferred');
+    });
     expect(status!.state).toBe(S.DEFERRED);
     expect(status!.deliveries.map((d) => d.reason)).toEqual(['quiet hours', 'quiet hours']);
     console.log(`[delivery] quiet hours now: ${zone} reads ${localClock(now, zone)}; MEDIUM deferred to ${expected.toISOString()} (${localClock(expected, zone)} local)`);
@@ -217,10 +217,10 @@ describe('SendNotification now, for a user whose local time is inside quiet hour
       [Channel.EMAIL, S.SUPPRESSED, 'opted out of this notification type'],
       [Channel.SLACK, S.SUPPRESSED, 'opted out of this notification type'],
     ]);
-    const { status } = await eventually(async () => {
+    const { status } = await until('status to show the suppressed deliveries', async () => {
       const res = await rig.api.status.getStatus({ notificationId: notification.notificationId });
       return res.status!.deliveries.length === 2 && res;
-    }, 'status to show the suppressed deliveries');
+    });
     expect(status!.state).toBe(S.SUPPRESSED);
     expect(status!.deliveries.map((d) => [d.state, d.reason])).toEqual([
       [S.SUPPRESSED, 'opted out of this notification type'],
@@ -252,10 +252,10 @@ describe('SendNotification now, for a user whose local time is inside quiet hour
       ['expired before it could be sent', 0],
       ['expired before it could be sent', 0],
     ]);
-    const { status } = await eventually(async () => {
+    const { status } = await until('status to show EXPIRED', async () => {
       const res = await rig.api.status.getStatus({ notificationId: notification.notificationId });
       return res.status!.deliveries.every((d) => d.state === S.EXPIRED) && res;
-    }, 'status to show EXPIRED');
+    });
     const expiredAt = Math.min(...status!.deliveries.map((d) => timestampDate(d.history[d.history.length - 1].at!).getTime()));
     expect(expiredAt).toBeGreaterThanOrEqual(expiresAt.getTime());
     expect(mailsOf(rig.smtp, notification.notificationId)).toHaveLength(0);

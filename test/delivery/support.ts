@@ -7,7 +7,8 @@ import { execFile, spawn } from 'node:child_process';
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { type Mesh, startMesh } from '../../services/all-in-one/mesh.js';
-import { eventually, type MeshClients, meshClients } from '../support/clients.js';
+import { type MeshClients, meshClients } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { type SlackStandIn, startSlackStandIn } from '../support/slack-standin.js';
 import { type SmtpStandIn, startSmtpServer } from '../support/smtp-server.js';
 import { startTap, type Tap, type TapExchange } from '../support/tap.js';
@@ -287,10 +288,10 @@ export async function notificationWhen<T>(
   ready: (n: NonNullable<Awaited<ReturnType<MeshClients['notification']['getNotification']>>['notification']>) => T | undefined | false,
   timeoutMs = 15_000,
 ): Promise<T> {
-  return eventually(async () => {
+  return until(what, async () => {
     const { notification } = await api.notification.getNotification({ lookup: { case: 'notificationId', value: notificationId } });
     return notification ? ready(notification) : undefined;
-  }, what, timeoutMs);
+  }, timeoutMs);
 }
 
 let counter = 0;

@@ -1,7 +1,7 @@
 // The first path through the whole mesh, embedded (one process, real HTTP on free ports): an angry customer
 // message becomes a review case and an in-app notification that is DELIVERED; a friendly one opens nothing; bot
 // requests are routed by their topic's routes.
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,9 @@ import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js
 import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { type Mesh, startMesh } from '../../services/all-in-one/mesh.js';
 import { SERVICE_NAMES } from '../../services/platform/catalog.js';
-import { eventually, type MeshClients, meshClients, metricValue } from '../support/clients.js';
+import { type MeshClients, meshClients, metricValue } from '../support/clients.js';
+import { until } from '../support/poll.js';
+import { failureOf, rejectionOf } from '../support/rejection.js';
 
 let mesh: Mesh;
 let api: MeshClients;
@@ -25,9 +27,9 @@ afterAll(() => mesh?.stop());
 
 /** Waits until review has handled n analyses in total, so "no case" is a fact and not a race. */
 const reviewHandled = (n: number) =>
-  eventually(
-    async () => (await metricValue(mesh.urls.review, 'pulse_events_consumed_total', { queue: 'pulse.review.analyses' })) >= n,
+  until(
     `review to handle ${n} analyses`,
+    async () => (await metricValue(mesh.urls.review, 'pulse_events_consumed_total', { queue: 'pulse.review.analyses' })) >= n,
   );
 
 describe('conversation monitoring, end to end', () => {
@@ -42,24 +44,24 @@ describe('conversation monitoring, end to end', () => {
     });
     expect(submitted.duplicate).toBe(false);
 
-    const analysed = await eventually(async () => {
+    const analysed = await until('the message to be scored', async () => {
       const { conversation } = await api.sentiment.getConversationSentiment({ conversationId: 'e2e-conv-angry' });
       return conversation;
-    }, 'the message to be scored');
+    });
     expect(analysed.mood!.customerMessageCount).toBe(1);
 
-    const review = await eventually(async () => {
+    const review = await until('a review case', async () => {
       const { reviews } = await api.review.listReviews({ state: ReviewState.OPEN });
       return reviews.find((r) => r.conversationId === 'e2e-conv-angry');
-    }, 'a review case');
+    });
     expect(review.messageIds).toEqual(['e2e-angry-1']);
     expect(review.reasons!.lowestScore).toBeLessThanOrEqual(-0.5);
     expect(review.reasons!.signals).toEqual(expect.arrayContaining([EscalationSignal.REFUND, EscalationSignal.CANCELLATION]));
 
-    const item = await eventually(async () => {
+    const item = await until('the notification in the reviewers inbox', async () => {
       const { items } = await api.status.listInbox({ userId: 'reviewers' });
       return items.find((i) => i.data.review_id === review.reviewId);
-    }, 'the notification in the reviewers inbox');
+    });
     expect(item.title).toContain('e2e-conv-angry');
     // The case notice never repeats the customer's words.
     expect([item.title, item.body, ...Object.values(item.data)].join(' ')).not.toContain('refund me NOW');
@@ -92,26 +94,25 @@ describe('bot assistance, end to end', () => {
     const requestId = `e2e-assist-${topic}`;
     const { request } = await api.ingestion.requestAssistance({ requestId, topic, description: 'Customer asks for a volume discount', botId: 'bot-1' });
     expect(request!.notificationIdempotencyKey).toBe(`assistance/${requestId}`);
-    const notification = await eventually(async () => {
+    const notification = await until(`the ${topic} notification to be sent`, async () => {
       const { notification } = await api.notification.getNotification({ lookup: { case: 'idempotencyKey', value: `assistance/${requestId}` } });
       return notification?.deliveries.some((d) => d.state === DeliveryState.SENT) && notification;
-    }, `the ${topic} notification to be sent`);
+    });
     expect(notification.deliveries.map((d) => [d.channel, d.provider])).toEqual([[channel, 'console']]);
-    const { status } = await eventually(() => api.status.getStatus({ notificationId: notification.notificationId }), 'its status');
+    const { status } = await until('its status', () => api.status.getStatus({ notificationId: notification.notificationId }));
     expect(status!.deliveries[0]).toMatchObject({ channel, provider: 'console' });
   });
 
   it('answers an unknown topic with not_found naming it, until a route is added', async () => {
     const ask = () => api.ingestion.requestAssistance({ requestId: 'e2e-assist-legal', topic: 'legal', description: 'Contract question', botId: 'bot-1' });
-    const err = await ask().catch((e: unknown) => ConnectError.from(e));
-    expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).code).toBe(Code.NotFound);
-    expect((err as ConnectError).rawMessage).toMatch(/topic "legal".*known topics: .*pricing.*sales/);
+    const err = await rejectionOf(ask());
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toMatch(/topic "legal".*known topics: .*pricing.*sales/);
 
     await api.preference.upsertTopicRoute({ route: { topic: 'legal', channel: Channel.IN_APP, target: 'legal-team', kind: RouteKind.PRIMARY } });
     const { request, duplicate } = await ask();
     expect(duplicate).toBe(false);
-    const item = await eventually(async () => (await api.status.listInbox({ userId: 'legal-team' })).items[0], 'the legal team inbox item');
+    const item = await until('the legal team inbox item', async () => (await api.status.listInbox({ userId: 'legal-team' })).items[0]);
     expect(item.data.request_id).toBe(request!.requestId);
     const again = await ask();
     expect(again.duplicate).toBe(true);
@@ -145,11 +146,10 @@ describe('operations', () => {
   });
 
   it('rejects bad input on every service with invalid_argument naming the field', async () => {
-    const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => `${Code[ConnectError.from(e).code]}: ${ConnectError.from(e).rawMessage}`);
-    expect(await code(api.sentiment.analyze({ text: '' }))).toMatch(/^InvalidArgument: text: is required/);
-    expect(await code(api.review.claimReview({ reviewId: '', reviewer: 'ann' }))).toMatch(/^InvalidArgument: review_id/);
-    expect(await code(api.preference.getPreferences({ userId: '' }))).toMatch(/^InvalidArgument: user_id/);
-    expect(await code(api.notification.sendNotification({ idempotencyKey: 'k', notificationType: 'x' }))).toMatch(/^InvalidArgument: .*recipient/);
-    expect(await code(api.status.getStatus({ notificationId: '' }))).toMatch(/^InvalidArgument: notification_id/);
+    expect(await failureOf(api.sentiment.analyze({ text: '' }))).toMatch(/^InvalidArgument: text: is required/);
+    expect(await failureOf(api.review.claimReview({ reviewId: '', reviewer: 'ann' }))).toMatch(/^InvalidArgument: review_id/);
+    expect(await failureOf(api.preference.getPreferences({ userId: '' }))).toMatch(/^InvalidArgument: user_id/);
+    expect(await failureOf(api.notification.sendNotification({ idempotencyKey: 'k', notificationType: 'x' }))).toMatch(/^InvalidArgument: .*recipient/);
+    expect(await failureOf(api.status.getStatus({ notificationId: '' }))).toMatch(/^InvalidArgument: notification_id/);
   });
 });

@@ -14,7 +14,8 @@ import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { IngestionService } from '../../gen/pulse/ingestion/v1/ingestion_service_pb.js';
 import { codeName } from '../../services/platform/errors.js';
 import { describeBroker } from '../support/broker.js';
-import { eventually, type MeshClients, meshClients } from '../support/clients.js';
+import { type MeshClients, meshClients } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 
 const OVERLOAD_SECONDS = Number(process.env.PULSE_OVERLOAD_SECONDS ?? 8);
@@ -218,10 +219,10 @@ describeBroker('overload at twice the sustainable rate', () => {
       }
       return { total, over };
     };
-    const final = await eventually(async () => {
+    const final = await until(`all ${stored.size} accepted messages analysed`, async () => {
       const counts = await analysed();
       return counts.total === stored.size && counts;
-    }, `all ${stored.size} accepted messages analysed`, 120_000);
+    }, 120_000);
     console.log(
       `overload: ${stored.size} messages accepted, ${final.total} analysed, ${final.over} analysed twice; ${refused.length} calls (${refused.length * BATCH} messages) refused, none stored; backlog drained ${((Date.now() - started) / 1000).toFixed(1)} s after the load`,
     );

@@ -12,10 +12,11 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { EVENT_SCHEMAS } from '../../services/platform/bus/events.js';
+import { EVENT_TYPES } from '../../services/platform/bus/events.js';
 import { SERVICE_NAMES } from '../../services/platform/catalog.js';
 import { describeBroker } from '../support/broker.js';
-import { eventually, type MeshClients, meshClients } from '../support/clients.js';
+import { type MeshClients, meshClients } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../tracing/otlp-receiver.js';
 import { RawBroker } from './support/broker.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
@@ -106,9 +107,9 @@ describeBroker('personal data in logs, spans, metrics and dead-letter reasons', 
       content: { title: `Hello ${PERSON.text}`, body: chat(PERSON), data: { contact: PERSON.email, phone: PERSON.phone } },
     });
     const okId = sent.notification!.notificationId;
-    await eventually(
-      async () => smtp.received.some((m) => m.envelope.to.includes(PERSON.email)) && twilio.requests.some((r) => JSON.stringify(r.body).includes(PERSON.phoneDigits)),
+    await until(
       'the email and the SMS to reach the providers',
+      async () => smtp.received.some((m) => m.envelope.to.includes(PERSON.email)) && twilio.requests.some((r) => JSON.stringify(r.body).includes(PERSON.phoneDigits)),
       30_000,
     );
 
@@ -126,11 +127,11 @@ describeBroker('personal data in logs, spans, metrics and dead-letter reasons', 
       content: { title: `Hello ${REFUSED.text}`, body: chat(REFUSED) },
     });
     const refusedId = refused.notification!.notificationId;
-    const failedDeliveries = await eventually(async () => {
+    const failedDeliveries = await until('both refused deliveries to fail for good', async () => {
       const { notification } = await api.notification.getNotification({ lookup: { case: 'notificationId', value: refusedId } });
       const deliveries = notification?.deliveries ?? [];
       return deliveries.length === 2 && deliveries.every((d) => d.state === DeliveryState.FAILED) && deliveries;
-    }, 'both refused deliveries to fail for good', 30_000);
+    }, 30_000);
     smtp.behave('accept');
 
     // 4. Bad requests that carry personal data: the caller may see its own input, nothing else may.
@@ -150,7 +151,7 @@ describeBroker('personal data in logs, spans, metrics and dead-letter reasons', 
     try {
       await broker.publish('customer.interaction.new', Buffer.from(`\xff\xff\xff\xff\x0f${chat(PERSON)}`, 'latin1'), {
         messageId: `pd-poison-${run}`,
-        type: EVENT_SCHEMAS['customer.interaction.new'].typeName,
+        type: EVENT_TYPES.get('customer.interaction.new')!.schema.typeName,
       });
       await broker.publish('notification.status.changed', Buffer.from(chat(PERSON)), { messageId: `pd-poison2-${run}`, type: 'pulse.events.v1.NotificationStatusChanged' });
     } finally {
@@ -158,13 +159,13 @@ describeBroker('personal data in logs, spans, metrics and dead-letter reasons', 
     }
 
     // Everything has run through: the reviewers' case, the in-app delivery, the Slack post.
-    await eventually(async () => (await api.review.listReviews({ pageSize: 200 })).reviews.some((r) => r.conversationId === conversationId), 'a review case', 30_000);
-    await eventually(async () => {
+    await until('a review case', async () => (await api.review.listReviews({ pageSize: 200 })).reviews.some((r) => r.conversationId === conversationId), 30_000);
+    await until('the direct notification delivered on every channel', async () => {
       const { notification } = await api.notification.getNotification({ lookup: { case: 'notificationId', value: okId } });
       return notification?.deliveries.every((d) => d.state === DeliveryState.SENT || d.state === DeliveryState.DELIVERED);
-    }, 'the direct notification delivered on every channel', 30_000);
-    await eventually(async () => slack.requests.some((r) => JSON.stringify(r.body).includes(PERSON.text)), 'the Slack post', 30_000);
-    await eventually(async () => (await env.queueDepths())['pulse.status.dlq'] >= 1 && (await env.queueDepths())['pulse.sentiment.dlq'] >= 1, 'the poison events dead-lettered', 20_000);
+    }, 30_000);
+    await until('the Slack post', async () => slack.requests.some((r) => JSON.stringify(r.body).includes(PERSON.text)), 30_000);
+    await until('the poison events dead-lettered', async () => (await env.queueDepths())['pulse.status.dlq'] >= 1 && (await env.queueDepths())['pulse.sentiment.dlq'] >= 1, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // last spans and log lines
 
     // The corpora.

@@ -8,9 +8,10 @@ import { create, type DescMessage, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { Channel, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { EVENT_SCHEMAS, type EventName } from '../../services/platform/bus/events.js';
+import { EVENT_TYPES } from '../../services/platform/bus/events.js';
 import { describeBroker } from '../support/broker.js';
-import { eventually, type MeshClients, meshClients, metricValue } from '../support/clients.js';
+import { type MeshClients, meshClients, metricValue } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 import { type Binding, type DeadLetter, eventBindings, RawBroker } from './support/broker.js';
 import { random } from './support/prng.js';
@@ -52,10 +53,13 @@ function completeEvent(schema: DescMessage, pad: number): Uint8Array {
   return toBinary(schema, create(schema, init as never));
 }
 
-function poisons(routingKey: EventName, seed: number): Poison[] {
-  const schema = EVENT_SCHEMAS[routingKey] as DescMessage;
+/** The schema the contracts route under a key. */
+const schemaOf = (routingKey: string): DescMessage => EVENT_TYPES.get(routingKey)!.schema;
+
+function poisons(routingKey: string, seed: number): Poison[] {
+  const schema = schemaOf(routingKey);
   const rng = random(seed).fork(routingKey);
-  const other = Object.values(EVENT_SCHEMAS).find((s) => s.typeName !== schema.typeName) as DescMessage;
+  const other = [...EVENT_TYPES.values()].find((t) => t.schema.typeName !== schema.typeName)!.schema;
   const valid = withString(schema, `${MARKER} ${routingKey}`);
   const stringField = firstStringField(schema);
   const badUtf8 = stringField ? new Uint8Array([(stringField.number << 3) | 2, 4, 0xff, 0xfe, 0xc0, 0x80]) : rng.bytes(6);
@@ -93,9 +97,9 @@ describeBroker('poison messages on every consumed routing key', () => {
   }, 60_000);
 
   it('dead-letters every poison message with a reason, without retrying it, and keeps consuming', async () => {
-    const routingKeys = [...new Set(bindings.map((b) => b.routingKey))].sort() as EventName[];
+    const routingKeys = [...new Set(bindings.map((b) => b.routingKey))].sort();
     expect(routingKeys.length).toBeGreaterThan(0);
-    for (const key of routingKeys) expect(EVENT_SCHEMAS, `schema for ${key}`).toHaveProperty(key);
+    for (const key of routingKeys) expect(EVENT_TYPES.has(key), `a contract routes ${key}`).toBe(true);
     console.log(`poison: seed ${seed}; ${bindings.length} consumer queues: ${bindings.map((b) => `${b.queue} <- ${b.routingKey}`).join(', ')}`);
 
     // What each queue had processed before, to see it process more afterwards.
@@ -108,7 +112,7 @@ describeBroker('poison messages on every consumed routing key', () => {
         const id = poison.messageId ?? `poison-${seed}-${routingKey}-${i}-${poison.kind}`;
         await broker.publish(routingKey, poison.body, {
           messageId: id || undefined,
-          type: poison.type === undefined ? EVENT_SCHEMAS[routingKey].typeName : poison.type || undefined,
+          type: poison.type === undefined ? schemaOf(routingKey).typeName : poison.type || undefined,
           contentType: 'application/x-protobuf',
           timestamp: Math.floor(Date.now() / 1000),
         });
@@ -125,7 +129,8 @@ describeBroker('poison messages on every consumed routing key', () => {
     const kindOf = (messageId: string) => kinds.find((k) => messageId.endsWith(`-${k}`)) ?? '';
     const started = Date.now();
     let reported = false;
-    await eventually(
+    await until(
+      'every poison message in its dead-letter queue',
       async () => {
         for (const dlq of dlqs) {
           for (const letter of await broker.drain(dlq)) {
@@ -147,7 +152,6 @@ describeBroker('poison messages on every consumed routing key', () => {
         }
         return missing.length === 0;
       },
-      'every poison message in its dead-letter queue',
       25_000,
     ).catch(async (err) => {
       console.log(`poison: found so far:\n${[...found.values()].map((l) => `  ${l.sourceQueue} ${l.messageId} ${l.reason.slice(0, 120)}`).join('\n')}`);
@@ -174,7 +178,7 @@ describeBroker('poison messages on every consumed routing key', () => {
     for (const { queue } of bindings) before.set(queue, await processed(queue));
     await driveEveryConsumer(api, seed);
     for (const { queue } of bindings) {
-      await eventually(async () => (await processed(queue)) > before.get(queue)!, `${queue} to process a valid event`, 30_000);
+      await until(`${queue} to process a valid event`, async () => (await processed(queue)) > before.get(queue)!, 30_000);
     }
     const log = env.logs.join('\n');
     expect(log, 'no crash in the services').not.toMatch(/uncaught|unhandled/i);

@@ -9,7 +9,8 @@ import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js
 import type { ReviewCase } from '../../gen/pulse/review/v1/review_service_pb.js';
 import type { InboxItem } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { describeBroker } from '../support/broker.js';
-import { eventually, type MeshClients, meshClients } from '../support/clients.js';
+import { type MeshClients, meshClients } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { type IsolatedMesh, startIsolatedMesh } from './support.js';
 
 const STREAM = { total: 300, perSecond: 20, amissEvery: 10, calmConversations: 15 };
@@ -35,24 +36,24 @@ describeBroker('mesh as separate processes on RabbitMQ', () => {
       author: Author.CUSTOMER,
       text: 'Worst service ever. I am furious, I want my money back and I will cancel today!',
     });
-    const review = await eventually(
-      async () => (await api.review.listReviews({})).reviews.find((r) => r.conversationId === 'mp-conv'),
+    const review = await until(
       'a review case',
+      async () => (await api.review.listReviews({})).reviews.find((r) => r.conversationId === 'mp-conv'),
       30_000,
     );
-    const item = await eventually(
-      async () => (await api.status.listInbox({ userId: 'reviewers' })).items.find((i) => i.data.review_id === review.reviewId),
+    const item = await until(
       'the in-app notification',
+      async () => (await api.status.listInbox({ userId: 'reviewers' })).items.find((i) => i.data.review_id === review.reviewId),
       30_000,
     );
     const { status } = await api.status.getStatus({ notificationId: item.notificationId });
     expect(status!.state).toBe(DeliveryState.DELIVERED);
 
     await api.ingestion.requestAssistance({ requestId: 'mp-sales', topic: 'sales', description: 'Upsell opportunity', botId: 'bot' });
-    const notification = await eventually(async () => {
+    const notification = await until('the sales notification to be sent', async () => {
       const { notification } = await api.notification.getNotification({ lookup: { case: 'idempotencyKey', value: 'assistance/mp-sales' } });
       return notification?.deliveries[0]?.state === DeliveryState.SENT && notification;
-    }, 'the sales notification to be sent', 30_000);
+    }, 30_000);
     expect(notification.deliveries[0].channel).toBe(Channel.SLACK);
   }, 90_000);
 
@@ -87,11 +88,11 @@ describeBroker('mesh as separate processes on RabbitMQ', () => {
     const started = Date.now();
     const pending: Promise<void>[] = [];
     const faults = (async () => {
-      await until(() => accepted.size >= STREAM.total * 0.2);
+      await until('a fifth of the stream accepted', () => accepted.size >= STREAM.total * 0.2, 120_000);
       await env.mesh.kill('sentiment'); // SIGKILL: messages in hand are never acked
-      await until(() => accepted.size >= STREAM.total * 0.35);
+      await until('35% of the stream accepted', () => accepted.size >= STREAM.total * 0.35, 120_000);
       await env.mesh.startService('sentiment');
-      await until(() => accepted.size >= STREAM.total * 0.6);
+      await until('60% of the stream accepted', () => accepted.size >= STREAM.total * 0.6, 120_000);
       await env.dropBrokerConnections();
     })();
     for (let i = 1; i <= STREAM.total; i++) {
@@ -111,16 +112,16 @@ describeBroker('mesh as separate processes on RabbitMQ', () => {
       }
       return total;
     };
-    await eventually(async () => (await analysed()) >= accepted.size, 'every interaction analysed', 90_000);
+    await until('every interaction analysed', async () => (await analysed()) >= accepted.size, 90_000);
     const cases = async () => (await allReviews(api)).filter((r) => amiss.has(r.conversationId));
-    await eventually(async () => (await cases()).length >= amiss.size, 'a case per amiss conversation', 60_000);
+    await until('a case per amiss conversation', async () => (await cases()).length >= amiss.size, 60_000);
     const reviewIds = new Set((await cases()).map((r) => r.reviewId));
     const notices = async () => (await allInbox(api, 'reviewers')).filter((i) => reviewIds.has(i.data.review_id));
-    await eventually(async () => (await notices()).length >= reviewIds.size, 'a notification per case', 60_000);
-    await eventually(async () => {
+    await until('a notification per case', async () => (await notices()).length >= reviewIds.size, 60_000);
+    await until('every queue to drain', async () => {
       const depths = await env.queueDepths();
       return Object.entries(depths).every(([, n]) => n === 0) && depths;
-    }, 'every queue to drain', 60_000);
+    }, 60_000);
 
     const finalAnalysed = await analysed();
     const finalCases = await cases();
@@ -150,14 +151,6 @@ describeBroker('mesh as separate processes on RabbitMQ', () => {
     expect(Object.values(depths).every((n) => n === 0)).toBe(true);
   }, 300_000);
 });
-
-async function until(check: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('fault schedule stalled');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function allReviews(api: MeshClients): Promise<ReviewCase[]> {
   const all: ReviewCase[] = [];

@@ -16,6 +16,7 @@ import { TokenRegistry } from '../../services/platform/auth.js';
 import { SERVICE_NAMES, SERVICES, type ServiceName, urlVariable } from '../../services/platform/catalog.js';
 import { EnvReader } from '../../services/platform/config.js';
 import { readPlatformConfig, type ServiceModule } from '../../services/platform/service.js';
+import { until } from '../support/poll.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -53,7 +54,7 @@ function peersOf(name: ServiceName): readonly ServiceName[] {
 function eventConsumers(): Map<ServiceName, Set<ServiceName>> {
   const sources = (name: ServiceName) =>
     readdirSync(join(ROOT, 'services', name), { recursive: true, encoding: 'utf8' })
-      .filter((file) => file.endsWith('.ts') && !/(\.test|test-support|testing)\.ts$/.test(file))
+      .filter((file) => file.endsWith('.ts') && !/(\.test|test-support)\.ts$/.test(file))
       .map((file) => readFileSync(join(ROOT, 'services', name, file), 'utf8'))
       .join('\n');
   const published = new Map<ServiceName, Set<string>>();
@@ -297,7 +298,7 @@ describe('Dockerfile', () => {
     expect(config.extends).toBe('./tsconfig.json');
     expect(config.compilerOptions).toMatchObject({ noEmit: false, outDir: 'dist', rootDir: '.' });
     expect(config.include).toEqual(['gen', 'services']);
-    expect(config.exclude).toContain('**/*.test.ts');
+    expect(config.exclude).toEqual(expect.arrayContaining(['**/*.test.ts', '**/test-support.ts']));
   });
 
   it('.dockerignore keeps out what the image does not need and lets in everything the Dockerfile copies', () => {
@@ -305,7 +306,7 @@ describe('Dockerfile', () => {
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
-    const out = ['node_modules/x/index.js', 'dist/services/a.js', '.git/HEAD', '.env', '.ci/run', 'test/e2e/x.test.ts', 'services/platform/auth.test.ts', 'docker-compose.yml', 'tilt/kustomization.yaml', 'docs/operations.md'];
+    const out = ['node_modules/x/index.js', 'dist/services/a.js', '.git/HEAD', '.env', '.ci/run', 'test/e2e/x.test.ts', 'services/platform/auth.test.ts', 'services/notification/test-support.ts', 'docker-compose.yml', 'tilt/kustomization.yaml', 'docs/operations.md'];
     for (const path of out) expect(dockerignored(patterns, path), `${path} is ignored`).toBe(true);
     const copied = [...text.matchAll(/^COPY (?!--from)(?:--\S+ )*(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/)).filter((p) => !p.startsWith('<<'));
     expect(copied.length).toBeGreaterThan(4);
@@ -323,6 +324,12 @@ describe('compiled services start with plain node, as in the production image', 
     copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('compiles no tests and no test support into the image', () => {
+    const compiled = readdirSync(join(dir, 'dist'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+    expect(compiled).toContain(join('services', 'platform', 'main.js'));
+    expect(compiled.filter((file) => /(\.test|test-support|[\\/]platform[\\/]testing)\.js$/.test(file))).toEqual([]);
+  });
 
   it.each(SERVICE_NAMES)('%s', async (name) => {
     if (!present.includes(name)) return expect.fail(`services/${name}/service.ts is missing`);
@@ -348,14 +355,15 @@ describe('compiled services start with plain node, as in the production image', 
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      const deadline = Date.now() + 20_000;
-      let port: number | undefined;
-      while (port === undefined) {
-        port = Number(/"port":(\d+)[^\n]*listening/.exec(output)?.[1]) || undefined;
-        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
-        if (Date.now() > deadline) throw new Error(`${name} did not listen within 20 s:\n${output}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const port = await until(
+        `${name} to listen`,
+        () => {
+          const listening = Number(/"port":(\d+)[^\n]*listening/.exec(output)?.[1]);
+          if (!listening) throw new Error(child.exitCode === null ? `output so far:\n${output}` : `exited with ${child.exitCode}:\n${output}`);
+          return listening;
+        },
+        20_000,
+      );
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain(`pulse_rpc_server_requests_total`);
       if (peersOf(name).length === 0) expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);

@@ -10,7 +10,8 @@ import { parse } from 'yaml';
 import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import type { Mesh } from '../../services/all-in-one/mesh.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/platform/catalog.js';
-import { eventually, meshClients, metricValue } from '../support/clients.js';
+import { meshClients, metricValue } from '../support/clients.js';
+import { until } from '../support/poll.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -208,9 +209,9 @@ describe('every metric the alerts and the dashboard use is served', () => {
       author: Author.CUSTOMER,
       text: 'This is terrible, third time I ask and nobody helps. Refund me now or I cancel and call my lawyer!',
     });
-    await eventually(
-      async () => (await metricValue(mesh!.urls.status, 'pulse_notification_deliveries_final_total', {})) > 0,
+    await until(
       'a delivery to reach its final state',
+      async () => (await metricValue(mesh!.urls.status, 'pulse_notification_deliveries_final_total', {})) > 0,
       20_000,
     );
     for (const name of SERVICE_NAMES) families(await (await fetch(`${mesh.urls[name]}/metrics`)).text(), name, served);

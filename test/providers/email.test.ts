@@ -8,6 +8,7 @@ import { EnvReader } from '../../services/platform/config.js';
 import { EmailProvider } from '../../services/notification/providers/email.js';
 import { readEmailConfig } from '../../services/notification/providers/email-config.js';
 import { ProviderError } from '../../services/notification/providers/provider.js';
+import { rejectionOf } from '../support/rejection.js';
 import { type SmtpStandIn, startSmtpServer } from '../support/smtp-server.js';
 import { outgoingMessage } from './outgoing-message.js';
 
@@ -30,15 +31,6 @@ function provider(env: Record<string, string> = {}): EmailProvider {
   const created = new EmailProvider(config!);
   providers.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 async function closedPort(): Promise<number> {
@@ -100,7 +92,7 @@ describe('email provider over SMTP', () => {
     const email = provider();
     const before = smtp.connections();
 
-    const err = await failure(email.send(outgoingMessage(Channel.EMAIL, { address: 'dana@example.com, eve@example.com' }), new AbortController().signal));
+    const err = await rejectionOf(email.send(outgoingMessage(Channel.EMAIL, { address: 'dana@example.com, eve@example.com' }), new AbortController().signal), ProviderError);
 
     expect(err.kind).toBe('permanent');
     expect(err.message).toBe('invalid email address');
@@ -109,28 +101,28 @@ describe('email provider over SMTP', () => {
 
   it('classifies a rejected recipient (550) as permanent, without the address in the reason', async () => {
     smtp.behave('reject-recipient');
-    const err = await failure(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('permanent');
     expect(err.message).toBe('smtp 550 recipient rejected');
   });
 
   it('classifies a temporary failure (451) as retryable', async () => {
     smtp.behave('fail-temporarily');
-    const err = await failure(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('smtp 451 local error in processing');
   });
 
   it('classifies refused credentials (535) as permanent', async () => {
     const email = provider({ SMTP_URL: `smtp://${AUTH.user}:wrong@127.0.0.1:${smtp.port}` });
-    const err = await failure(email.send(outgoingMessage(Channel.EMAIL), new AbortController().signal));
+    const err = await rejectionOf(email.send(outgoingMessage(Channel.EMAIL), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('permanent');
     expect(err.message).toBe('smtp 535 authentication failed (check the SMTP credentials)');
   });
 
   it('classifies a refused connection as retryable', async () => {
     const email = provider({ SMTP_URL: `smtp://127.0.0.1:${await closedPort()}` });
-    const err = await failure(email.send(outgoingMessage(Channel.EMAIL), new AbortController().signal));
+    const err = await rejectionOf(email.send(outgoingMessage(Channel.EMAIL), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('smtp connection failed (ECONNREFUSED) (before the message was sent)');
   });
@@ -138,7 +130,7 @@ describe('email provider over SMTP', () => {
   it('classifies a timeout before the message data as retryable', async () => {
     smtp.behave('hang-before-data');
     const before = smtp.received.length;
-    const err = await failure(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe(`smtp timeout after ${TIMEOUT_MS} ms (before the message was sent)`);
     expect(smtp.received).toHaveLength(before);
@@ -147,7 +139,7 @@ describe('email provider over SMTP', () => {
   it('classifies a timeout after the message data as unknown outcome (the server did receive it)', async () => {
     smtp.behave('hang-after-data');
     const before = smtp.received.length;
-    const err = await failure(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.EMAIL), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('unknown_outcome');
     expect(err.message).toBe(`smtp timeout after ${TIMEOUT_MS} ms (message data sent, no reply: may have been accepted)`);
     expect(smtp.received.slice(before).map((mail) => mail.acknowledged)).toEqual([false]);
@@ -158,7 +150,7 @@ describe('email provider over SMTP', () => {
     const controller = new AbortController();
     const sending = provider().send(outgoingMessage(Channel.EMAIL), controller.signal);
     controller.abort();
-    const err = await failure(sending);
+    const err = await rejectionOf(sending, ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('smtp send aborted (before the message was sent)');
   });

@@ -9,6 +9,7 @@ import { EnvReader } from '../../services/platform/config.js';
 import { ProviderError } from '../../services/notification/providers/provider.js';
 import { SlackProvider } from '../../services/notification/providers/slack.js';
 import { readSlackConfig } from '../../services/notification/providers/slack-config.js';
+import { rejectionOf } from '../support/rejection.js';
 import { type SlackStandIn, startSlackStandIn } from '../support/slack-standin.js';
 import { outgoingMessage } from './outgoing-message.js';
 
@@ -25,15 +26,6 @@ function provider(apiUrl = slack.apiUrl): SlackProvider {
   const created = new SlackProvider(config!, pino({ level: 'silent' }));
   providers.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 beforeAll(async () => {
@@ -69,7 +61,7 @@ describe('Slack provider via chat.postMessage', () => {
 
   it('fails an impossible channel permanently without a request', async () => {
     const before = slack.requests.length;
-    const err = await failure(provider().send(outgoingMessage(Channel.SLACK, { address: 'not a channel' }), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SLACK, { address: 'not a channel' }), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('permanent');
     expect(err.message).toBe('invalid slack channel');
     expect(slack.requests).toHaveLength(before);
@@ -84,7 +76,7 @@ describe('Slack provider via chat.postMessage', () => {
     ['msg_too_long', 'permanent'],
   ] as const)('classifies the platform error %s as %s', async (error, kind) => {
     slack.misbehave({ kind: 'platform', error });
-    const err = await failure(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal), ProviderError);
     expect(err.kind).toBe(kind);
     expect(err.message).toBe(`slack ${error}`);
   });
@@ -92,7 +84,7 @@ describe('Slack provider via chat.postMessage', () => {
   it('classifies 429 as retryable and honours Retry-After, with no retry of its own', async () => {
     const before = slack.requests.length;
     slack.misbehave({ kind: 'rate-limit', retryAfterS: 7 });
-    const err = await failure(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.retryAfterMs).toBe(7000);
     expect(slack.requests).toHaveLength(before + 1);
@@ -101,7 +93,7 @@ describe('Slack provider via chat.postMessage', () => {
   it('classifies a 5xx as retryable, with no retry of its own', async () => {
     const before = slack.requests.length;
     slack.misbehave({ kind: 'status', status: 503 });
-    const err = await failure(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('slack http 503');
     expect(slack.requests).toHaveLength(before + 1);
@@ -110,7 +102,7 @@ describe('Slack provider via chat.postMessage', () => {
   it('classifies a timeout after the request was sent as unknown outcome', async () => {
     const before = slack.requests.length;
     slack.misbehave({ kind: 'slow', delayMs: TIMEOUT_MS * 4 });
-    const err = await failure(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SLACK), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('unknown_outcome');
     expect(err.message).toBe(`slack timeout after ${TIMEOUT_MS} ms (request may have been sent)`);
     expect(slack.requests).toHaveLength(before + 1);
@@ -122,7 +114,7 @@ describe('Slack provider via chat.postMessage', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
 
-    const err = await failure(provider(`http://127.0.0.1:${port}/api/`).send(outgoingMessage(Channel.SLACK), new AbortController().signal));
+    const err = await rejectionOf(provider(`http://127.0.0.1:${port}/api/`).send(outgoingMessage(Channel.SLACK), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('slack connection failed (ECONNREFUSED) (request not sent)');
   });
@@ -131,7 +123,7 @@ describe('Slack provider via chat.postMessage', () => {
     const before = slack.requests.length;
     const controller = new AbortController();
     controller.abort();
-    const err = await failure(provider().send(outgoingMessage(Channel.SLACK), controller.signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SLACK), controller.signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('slack aborted (request not sent)');
     expect(slack.requests).toHaveLength(before);

@@ -8,6 +8,7 @@ import { EnvReader } from '../../services/platform/config.js';
 import { ProviderError } from '../../services/notification/providers/provider.js';
 import { SmsProvider } from '../../services/notification/providers/sms.js';
 import { readSmsConfig } from '../../services/notification/providers/sms-config.js';
+import { rejectionOf } from '../support/rejection.js';
 import { startTwilioStandIn, type TwilioStandIn } from '../support/twilio-standin.js';
 import { outgoingMessage } from './outgoing-message.js';
 
@@ -32,15 +33,6 @@ function provider(env: Record<string, string> = {}): SmsProvider {
   const created = new SmsProvider(config!);
   providers.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
 }
 
 beforeAll(async () => {
@@ -85,7 +77,7 @@ describe('SMS provider via Twilio messages.create', () => {
 
   it('fails a number that is not E.164 permanently without a request', async () => {
     const before = twilio.requests.length;
-    const err = await failure(provider().send(outgoingMessage(Channel.SMS, { address: '415-555-0123' }), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SMS, { address: '415-555-0123' }), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('permanent');
     expect(err.message).toBe('invalid phone number (not E.164)');
     expect(twilio.requests).toHaveLength(before);
@@ -98,7 +90,7 @@ describe('SMS provider via Twilio messages.create', () => {
     [20003, 401, 'permanent', 'twilio 20003 authentication failed (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)'],
   ] as const)('classifies error %i (HTTP %i) as %s', async (code, status, kind, reason) => {
     twilio.misbehave({ kind: 'error', code, status });
-    const err = await failure(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal), ProviderError);
     expect(err.kind).toBe(kind);
     expect(err.message).toBe(reason);
   });
@@ -106,7 +98,7 @@ describe('SMS provider via Twilio messages.create', () => {
   it('classifies 429 as retryable and honours Retry-After, with no retry of its own', async () => {
     const before = twilio.requests.length;
     twilio.misbehave({ kind: 'rate-limit', retryAfterS: 3 });
-    const err = await failure(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('twilio 20429 too many requests');
     expect(err.retryAfterMs).toBe(3000);
@@ -115,7 +107,7 @@ describe('SMS provider via Twilio messages.create', () => {
 
   it('classifies a 5xx as retryable', async () => {
     twilio.misbehave({ kind: 'status', status: 503 });
-    const err = await failure(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('twilio 20500 server error');
   });
@@ -123,7 +115,7 @@ describe('SMS provider via Twilio messages.create', () => {
   it('classifies a timeout after the request was sent as unknown outcome', async () => {
     const before = twilio.requests.length;
     twilio.misbehave({ kind: 'slow', delayMs: TIMEOUT_MS * 4 });
-    const err = await failure(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal));
+    const err = await rejectionOf(provider().send(outgoingMessage(Channel.SMS), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('unknown_outcome');
     expect(err.message).toBe(`twilio timeout after ${TIMEOUT_MS} ms (request may have been sent)`);
     expect(twilio.requests).toHaveLength(before + 1);
@@ -135,7 +127,7 @@ describe('SMS provider via Twilio messages.create', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
 
-    const err = await failure(provider({ TWILIO_API_URL: `http://127.0.0.1:${port}` }).send(outgoingMessage(Channel.SMS), new AbortController().signal));
+    const err = await rejectionOf(provider({ TWILIO_API_URL: `http://127.0.0.1:${port}` }).send(outgoingMessage(Channel.SMS), new AbortController().signal), ProviderError);
     expect(err.kind).toBe('retryable');
     expect(err.message).toBe('twilio connection failed (ECONNREFUSED) (request not sent)');
   });

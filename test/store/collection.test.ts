@@ -1,13 +1,14 @@
 // One suite for the store interface, run against every backing: the embedded store always, MongoDB whenever
-// MONGODB_URI is set (there is no MongoDB server on the development machines; CI with MongoDB runs both).
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+// MONGODB_URI is set (there is no MongoDB server on the development machines; `npm run test:mongo` runs both).
+// Transaction isolation has its own suite (isolation.contract.test.ts).
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Doc, DuplicateKeyError, isDuplicateKey, type Store } from '../../services/platform/store/collection.js';
 import { MemoryStore } from '../../services/platform/store/memory.js';
-import { MongoStore } from '../../services/platform/store/mongo.js';
+import { rejectionOf } from '../support/rejection.js';
+import { type Backing, storeBackings } from './backings.js';
 
 interface Item extends Doc {
   group: string;
@@ -19,31 +20,17 @@ interface Item extends Doc {
   key?: string;
 }
 
-const journalDir = mkdtempSync(join(tmpdir(), 'pulse-journal-'));
-afterAll(() => rmSync(journalDir, { recursive: true, force: true }));
-
-const backings: Array<[string, () => Promise<Store>]> = [
-  ['memory', async () => new MemoryStore(`pulse_test_${randomBytes(4).toString('hex')}`)],
-  ['memory with journal', async () => MemoryStore.withJournal(`pulse_test_${randomBytes(4).toString('hex')}`, journalDir)],
-];
-if (process.env.MONGODB_URI) {
-  backings.push(['mongodb', () => MongoStore.connect(process.env.MONGODB_URI!, `pulse_test_${randomBytes(4).toString('hex')}`)]);
-} else {
-  console.warn('store suite: MONGODB_URI is not set, so only the embedded store is tested (no MongoDB server here)');
-}
-
-describe.each(backings)('store backing: %s', (_name, open) => {
+describe.each(storeBackings('store suite'))('store backing: $name', (backing: Backing) => {
   let store: Store;
   let seq = 0;
-  const stores: Store[] = [];
   const fresh = () => store.collection<Item>(`items_${++seq}`);
 
   beforeEach(async () => {
-    store ??= await open();
-    if (!stores.includes(store)) stores.push(store);
+    store ??= await backing.open();
   });
   afterAll(async () => {
-    for (const s of stores) await s.close();
+    await store?.close();
+    await backing.cleanUp();
   });
 
   it('inserts and finds by _id, returning copies the caller cannot change', async () => {
@@ -212,14 +199,63 @@ describe('embedded store specifics', () => {
     const rows = store.collection<Item>('rows');
     await rows.createIndex({ group: 1, key: 1 }, { unique: true });
     await rows.insertOne({ _id: 'a', group: 'g', n: 0, key: 'k' });
-    const err = await rows.insertOne({ _id: 'b', group: 'g', n: 0, key: 'k' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DuplicateKeyError);
-    expect((err as DuplicateKeyError).key).toBe('group,key');
+    const err = await rejectionOf(rows.insertOne({ _id: 'b', group: 'g', n: 0, key: 'k' }), DuplicateKeyError);
+    expect(err.key).toBe('group,key');
+    await store.close();
+  });
+  it('expires documents as a commit of its own: a running transaction keeps its snapshot, a held document waits', async () => {
+    const store = new MemoryStore('pulse_ttl_tx');
+    const rows = store.collection<Item>('rows');
+    await rows.createIndex({ at: 1 }, { expireAfterSeconds: 60 });
+    const old = new Date(Date.now() - 120_000);
+    await rows.insertOne({ _id: 'read', group: 'g', n: 0, at: old });
+    await rows.insertOne({ _id: 'held', group: 'g', n: 0, at: old });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let swept = 0;
+    const seen = store.transaction(async (tx) => {
+      const txRows = tx.collection<Item>('rows');
+      await txRows.updateOne({ _id: 'held' }, { $inc: { n: 1 } });
+      swept = store.sweepExpired(new Date());
+      await released;
+      return (await txRows.find({}, { sort: { _id: 1 } })).map((d) => d._id);
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(swept).toBe(1);
+    expect(await rows.countDocuments({})).toBe(1);
+    release();
+    expect(await seen).toEqual(['held', 'read']);
+    expect(store.sweepExpired(new Date())).toBe(1);
+    expect(await rows.countDocuments({})).toBe(0);
     await store.close();
   });
 });
 
 describe('embedded store journal', () => {
+  it('appends one frame per commit, in commit order: a write outside transactions, a transaction, a sweep', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-journal-'));
+    try {
+      const store = MemoryStore.withJournal('pulse_frames', dir);
+      const items = store.collection<Item>('items');
+      await items.insertOne({ _id: 'a', group: 'g', n: 1 });
+      await items.insertOne({ _id: 'b', group: 'g', n: 1 });
+      await store.transaction(async (tx) => {
+        await tx.collection<Item>('items').updateMany({ group: 'g' }, { $inc: { n: 1 } });
+        await tx.collection<Item>('other').insertOne({ _id: 'c', group: 'g', n: 0 });
+      });
+      await store.transaction(async (tx) => void (await tx.collection<Item>('items').find({}))); // reads only: no frame
+      await items.updateMany({ group: 'g' }, { $set: { group: 'h' } });
+      const data = readFileSync(join(dir, 'pulse_frames.journal'));
+      let frames = 0;
+      // The compaction on open wrote one frame (empty); then one per commit.
+      for (let offset = 0; offset < data.length; offset += 4 + data.readUInt32BE(offset)) frames++;
+      expect(frames).toBe(1 + 4);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('brings back every committed write after a crash, and nothing of a failed unit of work', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-journal-'));
     try {

@@ -49,15 +49,6 @@ export function describeBroker(name: string, suite: () => void): void {
   describe.skip(`${name} (skipped: ${why})`, suite);
 }
 
-/** Polls until check() holds, failing with what was awaited after timeoutMs. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** A lower-case name unique to this run, usable in queue names and routing keys. */
 export function uniqueName(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;

@@ -25,24 +25,6 @@ export function meshClients(urls: Record<ServiceName, string>, token: string): M
   return clients as MeshClients;
 }
 
-/** Polls until fn returns a value (not undefined/false), failing with `what` after timeoutMs. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** The value of one Prometheus counter series in a service's /metrics, 0 when absent. */
 export async function metricValue(baseUrl: string, name: string, labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();

@@ -15,7 +15,8 @@ import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import type { InboxItem } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 import { describeBroker } from '../support/broker.js';
-import { eventually, type MeshClients, meshClients } from '../support/clients.js';
+import { type MeshClients, meshClients } from '../support/clients.js';
+import { until } from '../support/poll.js';
 import { type SlackStandIn, startSlackStandIn } from '../support/slack-standin.js';
 import { Kind, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
 
@@ -79,15 +80,16 @@ describeBroker('one trace across the mesh processes (OTLP)', () => {
   it('follows one chat message from SubmitInteraction to the in-app delivery in one trace, ids only', async () => {
     const started = Date.now();
     await untilAccepted(() => api.ingestion.submitInteraction(MESSAGE));
-    const item: InboxItem = await eventually(
-      async () => (await api.status.listInbox({ userId: 'reviewers' })).items.find((i) => i.data.conversation_id === MESSAGE.conversationId),
+    const item: InboxItem = await until(
       'the in-app notification of the review case',
+      async () => (await api.status.listInbox({ userId: 'reviewers' })).items.find((i) => i.data.conversation_id === MESSAGE.conversationId),
       60_000,
     );
     const reviewId = item.data.review_id;
 
     // The root of the trace: the RPC span where the message came in.
-    const submit = await eventually(
+    const submit = await until(
+      'the SubmitInteraction span',
       async () =>
         receiver.spans.find(
           (s) =>
@@ -95,14 +97,14 @@ describeBroker('one trace across the mesh processes (OTLP)', () => {
             s.attributes['pulse.interaction_id'] === MESSAGE.messageId &&
             s.attributes['rpc.status_code'] === 'ok',
         ),
-      'the SubmitInteraction span',
       30_000,
     );
     const traceId = submit.traceId;
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
 
     // The last hop: status consuming the SENT change of the in-app delivery, with its whole ancestry received.
-    const last = await eventually(
+    const last = await until(
+      'the status span of the in-app delivery and all its ancestors',
       async () => {
         const spans = inTrace();
         const byId = new Map(spans.map((s) => [s.spanId, s]));
@@ -115,11 +117,10 @@ describeBroker('one trace across the mesh processes (OTLP)', () => {
         );
         return found && ancestry(found, byId).at(0)?.parentSpanId === '' && found;
       },
-      'the status span of the in-app delivery and all its ancestors',
       30_000,
     );
     // Spans end (and are exported) in their own time; let the last batches of every process arrive.
-    await eventually(async () => SERVICES.every((svc) => inTrace().some((s) => s.service === svc)) && true, 'spans of all six services', 30_000);
+    await until('spans of all six services', async () => SERVICES.every((svc) => inTrace().some((s) => s.service === svc)) && true, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
 
     const spans = inTrace();
@@ -274,25 +275,25 @@ describeBroker('one trace across the mesh processes (OTLP)', () => {
         customerId: PERSONAL.email,
       }),
     );
-    const posted = await eventually(async () => slack.requests.find((r) => JSON.stringify(r.body).includes(PERSONAL.sentence)), 'the Slack post', 60_000);
+    const posted = await until('the Slack post', async () => slack.requests.find((r) => JSON.stringify(r.body).includes(PERSONAL.sentence)), 60_000);
     expect(posted.url).toBe('/api/chat.postMessage');
 
-    const entry = await eventually(
+    const entry = await until(
+      'the RequestAssistance span',
       async () =>
         receiver.spans.find(
           (s) => s.name.endsWith('/RequestAssistance') && s.attributes['pulse.request_id'] === requestId && s.attributes['rpc.status_code'] === 'ok',
         ),
-      'the RequestAssistance span',
       30_000,
     );
-    const call = await eventually(
+    const call = await until(
+      'the HTTP client span of the Slack call, with its ancestors',
       async () => {
         const spans = receiver.spans.filter((s) => s.traceId === entry.traceId);
         const byId = new Map(spans.map((s) => [s.spanId, s]));
         const found = spans.find((s) => s.scope === HTTP && s.kind === Kind.CLIENT && s.service === 'pulse-notification');
         return found && ancestry(found, byId)[0].parentSpanId === '' && { found, chain: ancestry(found, byId) };
       },
-      'the HTTP client span of the Slack call, with its ancestors',
       30_000,
     );
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -8,7 +8,7 @@ import { type Doc, isDuplicateKey, type Store } from '../store/collection.js';
 import { withMessageSpan } from '../tracing.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { type Delivery, EXCHANGE, type EventBus, PermanentError, type QueueSpec } from './bus.js';
-import { decodeEvent, type EventName, type EventOf } from './events.js';
+import { decodeEvent, EVENT_TYPES, type EventName, type EventOf } from './events.js';
 
 interface ConsumerOptions<N extends EventName> {
   /** The queue is `pulse.<service>.<purpose>`. */
@@ -65,7 +65,10 @@ export interface ConsumerDeps {
   log: Logger;
 }
 
+/** The queue of a consumer; throws (at start-up) for a routing key no contract defines, which would bind nothing. */
 export function queueSpec(service: string, spec: ConsumerSpec<EventName>): QueueSpec {
+  const unknown = spec.events.filter((key) => !EVENT_TYPES.has(key));
+  if (unknown.length > 0) throw new Error(`consumer ${service}.${spec.purpose} binds ${unknown.join(', ')}, which no contract defines`);
   return {
     name: `pulse.${service}.${spec.purpose}`,
     bindings: [...spec.events],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type BusMessage, type Delivery, DEAD_LETTER_REASON_HEADER, PermanentError, type QueueSpec, topicMatches } from './bus.js';
+import { until } from '../../../test/support/poll.js';
 import { EmbeddedBus } from './embedded.js';
 
 const spec = (overrides: Partial<QueueSpec> = {}): QueueSpec => ({
@@ -21,14 +22,6 @@ const message = (id: string, routingKey = 'thing.created'): BusMessage => ({
   timestamp: new Date(),
 });
 
-async function until(check: () => boolean, ms = 2_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('topic matching', () => {
   it.each([
     ['a.b', 'a.b', true],
@@ -49,7 +42,7 @@ describe('EmbeddedBus', () => {
     await bus.consume(spec(), async (d) => void got.push(d));
     await bus.publish(message('m1'));
     await bus.publish(message('m2', 'other.created'));
-    await until(() => got.length === 1);
+    await until('the delivery', () => got.length === 1);
     expect(got[0]).toMatchObject({ id: 'm1', routingKey: 'thing.created', attempt: 1, queue: 'pulse.test.work' });
     expect(got[0].headers.traceparent).toBeDefined();
     await bus.close();
@@ -67,7 +60,7 @@ describe('EmbeddedBus', () => {
       done++;
     });
     for (let i = 0; i < 20; i++) await bus.publish(message(`m${i}`));
-    await until(() => done === 20);
+    await until('all 20 handled', () => done === 20);
     expect(most).toBe(3);
     await bus.close();
   });
@@ -80,7 +73,7 @@ describe('EmbeddedBus', () => {
       throw new Error('store unavailable');
     });
     await bus.publish(message('m1'));
-    await until(() => bus.peek('pulse.test.dlq').length === 1);
+    await until('the dead letter', () => bus.peek('pulse.test.dlq').length === 1);
     expect(attempts).toEqual([1, 2, 3]);
     expect(bus.peek('pulse.test.dlq')[0].headers[DEAD_LETTER_REASON_HEADER]).toBe('store unavailable');
     await bus.close();
@@ -94,7 +87,7 @@ describe('EmbeddedBus', () => {
       throw new PermanentError('undecodable body');
     });
     await bus.publish(message('m1'));
-    await until(() => bus.peek('pulse.test.dlq').length === 1);
+    await until('the dead letter', () => bus.peek('pulse.test.dlq').length === 1);
     expect(attempts).toBe(1);
     await bus.close();
   });

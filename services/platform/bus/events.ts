@@ -1,41 +1,33 @@
-// Every message type that travels on the bus, by routing key. Publishing and consuming go through this table, so
-// a body always decodes with the schema its routing key promises, and an unknown type is rejected outright.
+// Every message type that travels on the bus, by routing key, read from the contracts of the catalog's event
+// files (event-registry.ts). Publishing and consuming go through this registry, so a body always decodes with the
+// schema its routing key promises, and an unknown type is rejected outright. The platform names no event: each
+// service that publishes one declares its entries of EventSchemas (below) next to its gen import.
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
-import {
-  AssistanceRequestedSchema,
-  InteractionReceivedSchema,
-  NotificationStatusChangedSchema,
-  PreferencesChangedSchema,
-  ReviewRequiredSchema,
-  ReviewResolvedSchema,
-  SentimentAnalyzedSchema,
-} from '../../../gen/pulse/events/v1/events_pb.js';
-import { DeliveryJobSchema } from '../../../gen/pulse/notification/v1/delivery_job_pb.js';
+import { EVENT_FILES } from '../catalog.js';
 import { type BusMessage, PermanentError } from './bus.js';
+import { buildEventRegistry, type EventType, missingField } from './event-registry.js';
 
-export const EVENT_SCHEMAS = {
-  'customer.interaction.new': InteractionReceivedSchema,
-  'sentiment.analysis.complete': SentimentAnalyzedSchema,
-  'review.required': ReviewRequiredSchema,
-  'review.resolved': ReviewResolvedSchema,
-  'assistance.requested': AssistanceRequestedSchema,
-  'notification.status.changed': NotificationStatusChangedSchema,
-  'preference.changed': PreferencesChangedSchema,
-  // Delivery jobs are commands internal to notification, one lane per priority; they ride the same exchange so
-  // they get the same confirms, retries, dead-lettering and tracing.
-  'notification.delivery.critical': DeliveryJobSchema,
-  'notification.delivery.high': DeliveryJobSchema,
-  'notification.delivery.medium': DeliveryJobSchema,
-  'notification.delivery.low': DeliveryJobSchema,
-} as const satisfies Record<string, DescMessage>;
+/** Routing key -> event type, for this process; a contradictory contract stops the start. */
+export const EVENT_TYPES: ReadonlyMap<string, EventType> = buildEventRegistry(EVENT_FILES);
 
-export type EventName = keyof typeof EVENT_SCHEMAS;
-export type EventOf<N extends EventName> = MessageShape<(typeof EVENT_SCHEMAS)[N]>;
+/**
+ * Routing key -> schema, for typing emit and consume: `emit('review.required', event)` takes a ReviewRequired.
+ * Empty here; the service that publishes an event adds it by module augmentation (see
+ * services/review/published-events.ts), and encodeEvent checks at run time that the contracts route it there.
+ */
+export interface EventSchemas {}
 
-/** The body and type of an event, ready for a BusMessage. */
+export type EventName = keyof EventSchemas & string;
+export type EventOf<N extends EventName> = EventSchemas[N] extends DescMessage ? MessageShape<EventSchemas[N]> : never;
+
+/** The body and type of an event, ready for a BusMessage; throws when the contracts route no such event there. */
 export function encodeEvent<N extends EventName>(name: N, event: EventOf<N>): { type: string; body: Uint8Array } {
-  const schema = EVENT_SCHEMAS[name] as DescMessage;
-  return { type: schema.typeName, body: toBinary(schema, event as MessageShape<DescMessage>) };
+  const type = EVENT_TYPES.get(name);
+  const message = event as MessageShape<DescMessage>;
+  if (!type || message.$typeName !== type.schema.typeName) {
+    throw new Error(`no contract routes ${message.$typeName} under "${name}"${type ? ` (it carries ${type.schema.typeName})` : ''}`);
+  }
+  return { type: type.schema.typeName, body: toBinary(type.schema, message) };
 }
 
 /**
@@ -45,46 +37,11 @@ export function encodeEvent<N extends EventName>(name: N, event: EventOf<N>): { 
  */
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
-/**
- * Fields (proto names; a oneof by its name) without which an event means nothing: its id, and the ids of what it
- * is about. A body that decodes but lacks them (an empty body decodes to all defaults; so does most of a foreign
- * message) is dead-lettered instead of being handled as a record with empty keys.
- */
-const REQUIRED_FIELDS: { readonly [N in EventName]: readonly string[] } = {
-  'customer.interaction.new': ['event_id', 'message_id', 'conversation_id'],
-  'sentiment.analysis.complete': ['event_id', 'message_id', 'conversation_id'],
-  'review.required': ['event_id', 'review_id'],
-  'review.resolved': ['event_id', 'review_id'],
-  'assistance.requested': ['event_id', 'request_id', 'topic'],
-  'notification.status.changed': ['event_id', 'notification_id'],
-  'preference.changed': ['event_id', 'subject'],
-  'notification.delivery.critical': ['job_id', 'delivery_id'],
-  'notification.delivery.high': ['job_id', 'delivery_id'],
-  'notification.delivery.medium': ['job_id', 'delivery_id'],
-  'notification.delivery.low': ['job_id', 'delivery_id'],
-};
-
-/** The first required field the event lacks, if any. */
-export function missingField(name: EventName, event: EventOf<EventName>): string | undefined {
-  const schema = EVENT_SCHEMAS[name] as DescMessage;
-  const values = event as unknown as Record<string, unknown>;
-  for (const required of REQUIRED_FIELDS[name]) {
-    const oneof = schema.oneofs.find((o) => o.name === required);
-    if (oneof) {
-      if ((values[oneof.localName] as { case?: string } | undefined)?.case === undefined) return required;
-      continue;
-    }
-    const field = schema.fields.find((f) => f.name === required);
-    const value = field ? values[field.localName] : undefined;
-    if (value === undefined || value === '' || value === null) return required;
-  }
-  return undefined;
-}
-
 /** Decodes a received message; PermanentError when its routing key, type, size or body cannot be trusted. */
 export function decodeEvent(message: Pick<BusMessage, 'routingKey' | 'type' | 'body'>): EventOf<EventName> {
-  const schema = (EVENT_SCHEMAS as Record<string, DescMessage>)[message.routingKey];
-  if (!schema) throw new PermanentError(`unknown routing key "${message.routingKey.slice(0, 100)}"`);
+  const type = EVENT_TYPES.get(message.routingKey);
+  if (!type) throw new PermanentError(`unknown routing key "${message.routingKey.slice(0, 100)}"`);
+  const { schema } = type;
   if (message.type !== schema.typeName) {
     throw new PermanentError(`type "${String(message.type).slice(0, 100)}" does not match ${message.routingKey} (${schema.typeName})`);
   }
@@ -97,7 +54,7 @@ export function decodeEvent(message: Pick<BusMessage, 'routingKey' | 'type' | 'b
   } catch (err) {
     throw new PermanentError(`undecodable ${schema.typeName} body: ${(err as Error).message.slice(0, 200)}`);
   }
-  const missing = missingField(message.routingKey as EventName, event);
+  const missing = missingField(type, event);
   if (missing) throw new PermanentError(`${schema.typeName} without ${missing}`);
   return event;
 }

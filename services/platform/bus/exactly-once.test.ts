@@ -4,6 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { describe, expect, it } from 'vitest';
 import { ReviewResolvedSchema } from '../../../gen/pulse/events/v1/events_pb.js';
+import { until } from '../../../test/support/poll.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import type { Doc } from '../store/collection.js';
@@ -31,14 +32,6 @@ function setup() {
 const resolved = (id: string) =>
   create(ReviewResolvedSchema, { eventId: id, occurredAt: timestampNow(), reviewId: `rev-${id}`, reviewer: 'ann' });
 
-async function until(check: () => boolean | Promise<boolean>, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 function capture(bus: EmbeddedBus) {
   const seen: Delivery[] = [];
   const ready = bus.consume(
@@ -63,10 +56,10 @@ describe('outbox', () => {
         await tx.collection<Doc>('things').insertOne({ _id: 't1' }); // duplicate: the unit fails
       }),
     ).rejects.toThrow();
-    await until(() => probe.seen.length === 1);
+    await until('the event published', () => probe.seen.length === 1);
     expect(probe.seen[0]).toMatchObject({ id: 'e1', routingKey: 'review.resolved', type: 'pulse.events.v1.ReviewResolved' });
     expect(await store.collection<OutboxRow>('outbox').countDocuments({ _id: 'e2' })).toBe(0);
-    await until(async () => (await store.collection<OutboxRow>('outbox').countDocuments({ sentAt: null })) === 0);
+    await until('no unsent outbox row', async () => (await store.collection<OutboxRow>('outbox').countDocuments({ sentAt: null })) === 0);
   });
 
   it('publishes rows left behind by a crash before the fast path, on the next poll', async () => {
@@ -76,7 +69,7 @@ describe('outbox', () => {
     // A "crash" right after commit: the row is written but publishCommitted never ran.
     await store.transaction((tx) => outbox.add(tx, 'review.resolved', resolved('lost-1')));
     expect(await outbox.poll(0)).toBe(1);
-    await until(() => probe.seen.length === 1);
+    await until('the event published', () => probe.seen.length === 1);
     expect(probe.seen[0].id).toBe('lost-1');
     expect(await outbox.poll(0)).toBe(0); // marked sent: not published twice
   });
@@ -93,12 +86,12 @@ describe('outbox', () => {
     };
     const row = await store.transaction((tx) => outbox.add(tx, 'review.resolved', resolved('e-down')));
     outbox.publishCommitted([row]);
-    await until(async () => (await outbox.poll(0)) === 0);
+    await until('the poll to find nothing it can publish', async () => (await outbox.poll(0)) === 0);
     expect(probe.seen).toHaveLength(0);
     expect((await store.collection<OutboxRow>('outbox').findOne({ _id: 'e-down' }))!.sentAt).toBeNull();
     down = false;
     expect(await outbox.poll(0)).toBe(1);
-    await until(() => probe.seen.length === 1);
+    await until('the event published', () => probe.seen.length === 1);
   });
 
   it('keeps sent rows for its retention only, and unsent rows until they are sent', async () => {
@@ -108,7 +101,7 @@ describe('outbox', () => {
     const transaction = createTransact(store, outbox, bus);
     await transaction(async (tx) => void (await tx.emit('review.resolved', resolved('kept'))));
     const rows = store.collection<OutboxRow>('outbox');
-    await until(async () => (await rows.findOne({ _id: 'kept' }))?.sentAt != null);
+    await until('the row marked sent', async () => (await rows.findOne({ _id: 'kept' }))?.sentAt != null);
     // A row committed but never published (a crash before the fast path).
     await store.collection<OutboxRow>('outbox').insertOne({ ...(await rows.findOne({ _id: 'kept' }))!, _id: 'unsent', sentAt: null });
     const sentAt = (await rows.findOne({ _id: 'kept' }))!.sentAt!.getTime();
@@ -152,9 +145,9 @@ describe('idempotent consumer', () => {
       timestamp: new Date(),
     });
     await bus.publish(msg());
-    await until(async () => (await store.collection('effects').countDocuments()) === 1);
+    await until('the effect', async () => (await store.collection('effects').countDocuments()) === 1);
     await bus.publish(msg()); // redelivery of the same event id
-    await until(async () => (await duplicates()) === 1);
+    await until('the duplicate counted', async () => (await duplicates()) === 1);
     const effects = await store.collection<Doc & { n: number }>('effects').find({});
     expect(effects.map((e) => e.n)).toEqual([2]); // the failed attempt's write was rolled back
     expect(calls).toBe(2);
@@ -171,7 +164,7 @@ describe('idempotent consumer', () => {
     );
     await bus.publish({ id: 'bad', routingKey: 'review.resolved', type: 'pulse.events.v1.ReviewResolved', body: new Uint8Array([0xff, 0xff, 0xff]), headers: {}, timestamp: new Date() });
     await bus.publish({ id: 'wrong-type', routingKey: 'review.resolved', type: 'evil.Type', body: new Uint8Array(), headers: {}, timestamp: new Date() });
-    await until(() => bus.peek('pulse.test.dlq').length === 2);
+    await until('both dead letters', () => bus.peek('pulse.test.dlq').length === 2);
     expect(calls).toBe(0);
   });
 });

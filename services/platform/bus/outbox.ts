@@ -5,6 +5,7 @@
 import { SpanKind, type Tracer } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { type PeriodicTask, startPeriodic } from '../periodic.js';
 import type { Doc, Store, TxScope } from '../store/collection.js';
 import { currentTraceHeaders, messageTraceHeaders, withMessageSpan } from '../tracing.js';
 import { type EventBus, EXCHANGE } from './bus.js';
@@ -37,8 +38,7 @@ function messageId(event: { eventId?: string; jobId?: string }): string {
 
 export class Outbox {
   private readonly inFlight = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<unknown> | undefined;
+  private poller: PeriodicTask | undefined;
   private failing = false;
 
   constructor(
@@ -74,20 +74,18 @@ export class Outbox {
   }
 
   start(): void {
-    const tick = () => {
-      this.polling = this.poll()
-        .catch((err: unknown) => this.deps.log.warn({ err }, 'outbox poll failed'))
-        .finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(tick, POLL_INTERVAL_MS);
-      });
-    };
-    this.timer = setTimeout(tick, POLL_INTERVAL_MS);
+    this.poller = startPeriodic({
+      name: 'outbox poll',
+      intervalMs: POLL_INTERVAL_MS,
+      startAfterMs: POLL_INTERVAL_MS,
+      log: this.deps.log,
+      run: async () => void (await this.poll()),
+    });
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.polling;
+    await this.poller?.stop();
+    this.poller = undefined;
   }
 
   /** Publishes every unsent row older than the fast path's window; returns how many were published. */

@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 import { type Channel, type ChannelModel, connect, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { type PeriodicTask, startPeriodic } from '../periodic.js';
 import {
   type BusMessage,
   type Consumer,
@@ -61,7 +62,7 @@ export class RabbitBus implements EventBus {
   private closing: Promise<void> | undefined;
   private readonly consumers = new Set<RabbitConsumer>();
   private readonly publisher: Publisher;
-  private depthTimer: NodeJS.Timeout | undefined;
+  private depthRefresh: PeriodicTask | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: RabbitBusOptions) {
@@ -92,7 +93,14 @@ export class RabbitBus implements EventBus {
     } catch (err) {
       throw new Error(`cannot reach the message broker at ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    this.scheduleDepthRefresh();
+    const depthMs = this.options.depthIntervalMs ?? 5_000;
+    this.depthRefresh = startPeriodic({
+      name: 'queue depth refresh',
+      intervalMs: depthMs,
+      startAfterMs: depthMs,
+      log: this.log,
+      run: () => this.refreshDepths(),
+    });
   }
 
   publish(message: BusMessage): Promise<void> {
@@ -178,7 +186,7 @@ export class RabbitBus implements EventBus {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearTimeout(this.depthTimer);
+      await this.depthRefresh?.stop();
       await Promise.all([...this.consumers].map((consumer) => consumer.cancel()));
       this.consumers.clear();
       await this.publisher.close();
@@ -268,15 +276,12 @@ export class RabbitBus implements EventBus {
     }
   }
 
-  private scheduleDepthRefresh(): void {
-    this.depthTimer = setTimeout(async () => {
-      const queues = new Set([...this.consumers].flatMap((c) => [c.spec.name, c.spec.deadLetterQueue]));
-      for (const queue of queues) {
-        const depth = this.connected ? await this.queueDepth(queue) : undefined;
-        if (depth !== undefined) this.options.metrics.queueDepth.set({ queue }, depth);
-      }
-      if (!this.closing) this.scheduleDepthRefresh();
-    }, this.options.depthIntervalMs ?? 5_000).unref();
+  private async refreshDepths(): Promise<void> {
+    const queues = new Set([...this.consumers].flatMap((c) => [c.spec.name, c.spec.deadLetterQueue]));
+    for (const queue of queues) {
+      const depth = this.connected ? await this.queueDepth(queue) : undefined;
+      if (depth !== undefined) this.options.metrics.queueDepth.set({ queue }, depth);
+    }
   }
 }
 

@@ -96,26 +96,14 @@ export interface Store extends TxScope {
   /** Which backing this is, for logs and readiness. */
   readonly kind: 'memory' | 'mongodb';
   /**
-   * Runs fn as one unit: every write made through the scope commits together or not at all. MongoDB runs it as a
-   * transaction (and may run fn again on a transient conflict, so fn must be safe to repeat); the memory store
-   * applies writes at once and undoes them if fn throws.
+   * Runs fn as one transaction with MongoDB's semantics on both backings: fn reads a snapshot (plus its own writes),
+   * its writes commit together or not at all, and a write conflict with another transaction aborts it with a
+   * TransientTransactionError, on which the whole of fn runs again (as `ClientSession.withTransaction` does, for
+   * up to 120 s): fn must be safe to repeat. When the retries run out, that error reaches the caller.
    */
   transaction<R>(fn: (tx: TxScope) => Promise<R>): Promise<R>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A write hit a unique index. `key` names the index fields. */
-export class DuplicateKeyError extends Error {
-  constructor(
-    readonly collection: string,
-    readonly key: string,
-  ) {
-    super(`duplicate key in ${collection} on ${key}`);
-    this.name = 'DuplicateKeyError';
-  }
-}
-
-export function isDuplicateKey(err: unknown): boolean {
-  return err instanceof DuplicateKeyError || (err as { code?: number } | null)?.code === 11000;
-}
+export { DuplicateKeyError, isDuplicateKey, isTransientTransactionError, TransientTransactionError } from './errors.js';

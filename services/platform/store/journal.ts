@@ -1,5 +1,6 @@
-// An append-only journal that lets the embedded store survive a process crash (kill -9): every committed write is
-// appended, synchronously, as one length-prefixed frame, and replayed at the next start. It survives process
+// An append-only journal that lets the embedded store survive a process crash (kill -9): every commit (a
+// transaction, a write outside one, a TTL sweep) is appended, synchronously and in commit order, as one
+// length-prefixed frame, and replayed at the next start. It survives process
 // crashes, not machine crashes (no fsync): it is for `npm run start:mesh` and the crash tests on machines without
 // MongoDB, not for production data.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';

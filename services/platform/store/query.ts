@@ -157,18 +157,43 @@ function matchesCondition(actual: unknown, condition: Condition): boolean {
 }
 
 export function matches(doc: unknown, filter: Filter): boolean {
+  return matcher(filter)(doc);
+}
+
+/** One test of a document: a field's value against a condition or a value, or $or / $and of filters. */
+type Test = (doc: unknown) => boolean;
+
+/** The filter as one function, its parts sorted out once: what a query runs against each candidate. */
+export function matcher(filter: Filter): Test {
+  const tests: Test[] = [];
   for (const [key, expected] of Object.entries(filter)) {
     if (key === '$or') {
-      if (!(expected as Filter[]).some((f) => matches(doc, f))) return false;
+      const any = (expected as Filter[]).map(matcher);
+      tests.push((doc) => any.some((test) => test(doc)));
     } else if (key === '$and') {
-      if (!(expected as Filter[]).every((f) => matches(doc, f))) return false;
-    } else if (isCondition(expected)) {
-      if (!matchesCondition(getPath(doc, key), expected)) return false;
-    } else if (!matchesEquality(getPath(doc, key), expected)) {
-      return false;
+      const all = (expected as Filter[]).map(matcher);
+      tests.push((doc) => all.every((test) => test(doc)));
+    } else {
+      const path = key.includes('.') ? key.split('.') : undefined;
+      const value = path ? (doc: unknown) => getParts(doc, path) : (doc: unknown) => (doc as Obj)[key];
+      if (isCondition(expected)) tests.push((doc) => matchesCondition(value(doc), expected));
+      else tests.push((doc) => matchesEquality(value(doc), expected));
     }
   }
-  return true;
+  if (tests.length === 1) return tests[0];
+  return (doc) => {
+    for (const test of tests) if (!test(doc)) return false;
+    return true;
+  };
+}
+
+function getParts(doc: unknown, parts: readonly string[]): unknown {
+  let value: unknown = doc;
+  for (const part of parts) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Obj)[part];
+  }
+  return value;
 }
 
 export function compareBy(sort: SortSpec): (a: unknown, b: unknown) => number {

@@ -8,13 +8,14 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Channel, Priority } from "../../common/v1/delivery_pb.js";
 import { file_pulse_common_v1_delivery } from "../../common/v1/delivery_pb.js";
+import { file_pulse_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file pulse/notification/v1/delivery_job.proto.
  */
 export const file_pulse_notification_v1_delivery_job: GenFile = /*@__PURE__*/
-  fileDesc("CihwdWxzZS9ub3RpZmljYXRpb24vdjEvZGVsaXZlcnlfam9iLnByb3RvEhVwdWxzZS5ub3RpZmljYXRpb24udjEi4wEKC0RlbGl2ZXJ5Sm9iEhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhcKD25vdGlmaWNhdGlvbl9pZBgCIAEoCRIpCgdjaGFubmVsGAMgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYBCABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDwoHYXR0ZW1wdBgFIAEoBRItCglxdWV1ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmpvYl9pZBgHIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp, file_pulse_common_v1_delivery]);
+  fileDesc("CihwdWxzZS9ub3RpZmljYXRpb24vdjEvZGVsaXZlcnlfam9iLnByb3RvEhVwdWxzZS5ub3RpZmljYXRpb24udjEi6gIKC0RlbGl2ZXJ5Sm9iEhkKC2RlbGl2ZXJ5X2lkGAEgASgJQgTg8xgBEhcKD25vdGlmaWNhdGlvbl9pZBgCIAEoCRIpCgdjaGFubmVsGAMgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYBCABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDwoHYXR0ZW1wdBgFIAEoBRItCglxdWV1ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKBmpvYl9pZBgHIAEoCUIE4PMYATp52vMYdQoebm90aWZpY2F0aW9uLmRlbGl2ZXJ5LmNyaXRpY2FsChpub3RpZmljYXRpb24uZGVsaXZlcnkuaGlnaAocbm90aWZpY2F0aW9uLmRlbGl2ZXJ5Lm1lZGl1bQoZbm90aWZpY2F0aW9uLmRlbGl2ZXJ5Lmxvd2IGcHJvdG8z", [file_google_protobuf_timestamp, file_pulse_common_v1_delivery, file_pulse_options_v1_options]);
 
 /**
  * Internal: one delivery to hand to a channel provider. Travels on the priority lane of its priority

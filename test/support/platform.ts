@@ -1,21 +1,20 @@
 // Test wiring shared by the services' tests: the platform's real unit of work (memory store, transactional outbox,
 // embedded bus) and consumers, without a server. Several services' platforms may share one bus, as in the mesh.
-// Not used by production code.
 import { trace } from '@opentelemetry/api';
-import type { ConsumerSpec } from './bus/consumer.js';
-import { initInbox, startConsumer } from './bus/consumer.js';
-import { EmbeddedBus } from './bus/embedded.js';
-import { decodeEvent, type EventName, type EventOf } from './bus/events.js';
-import { Outbox, type OutboxRow } from './bus/outbox.js';
-import type { ServiceName } from './catalog.js';
-import { createLogger, type Logger } from './log.js';
-import { Metrics } from './metrics.js';
-import type { Collection, Doc, TxScope } from './store/collection.js';
-import { MemoryStore } from './store/memory.js';
-import { createTransact, type Transact } from './unit-of-work.js';
+import type { ConsumerSpec } from '../../services/platform/bus/consumer.js';
+import { initInbox, startConsumer } from '../../services/platform/bus/consumer.js';
+import { EmbeddedBus } from '../../services/platform/bus/embedded.js';
+import { decodeEvent, type EventName, type EventOf } from '../../services/platform/bus/events.js';
+import { Outbox, type OutboxRow } from '../../services/platform/bus/outbox.js';
+import type { ServiceName } from '../../services/platform/catalog.js';
+import { createLogger, type Logger } from '../../services/platform/log.js';
+import { Metrics } from '../../services/platform/metrics.js';
+import type { Collection, Doc, TxScope } from '../../services/platform/store/collection.js';
+import { createTransact, type Transact } from '../../services/platform/unit-of-work.js';
+import { openTestStore, type TestStore } from './store.js';
 
 export interface TestPlatform {
-  store: MemoryStore;
+  store: TestStore;
   bus: EmbeddedBus;
   metrics: Metrics;
   log: Logger;
@@ -29,7 +28,7 @@ export interface TestPlatform {
 
 /** A service's platform on bus (its own, unless given one to share); close() closes the bus only if it is its own. */
 export async function testPlatform(service: ServiceName, shared?: EmbeddedBus): Promise<TestPlatform> {
-  const store = new MemoryStore(`pulse_${service}`);
+  const store = await openTestStore(`pulse_${service}`);
   const bus = shared ?? new EmbeddedBus();
   const metrics = new Metrics(service);
   const log = createLogger(service, 'silent');
