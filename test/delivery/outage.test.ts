@@ -88,7 +88,8 @@ describe('a Slack outage', () => {
       const all = await Promise.all(ids.map(async (id) => (await rig.api.notification.getNotification({ lookup: { case: 'notificationId', value: id } })).notification!));
       const slack = all.map((n) => n.deliveries.find((d) => d.channel === Channel.SLACK)!);
       expect(slack.filter((d) => d.state === S.FAILED || d.state === S.DEAD_LETTERED || d.state === S.DELIVERED)).toEqual([]);
-      const circuitOpen = slack.filter((d) => d.state === S.DEFERRED && d.reason === 'circuit open');
+      // A delivery the scheduler has just handed to a job has no due time until it waits again: count the others.
+      const circuitOpen = slack.filter((d) => d.state === S.DEFERRED && d.reason === 'circuit open' && d.deliverAt);
       const emailsSent = all.every((n) => n.deliveries.find((d) => d.channel === Channel.EMAIL)!.state === S.SENT);
       return slack.every((d) => d.state === S.DEFERRED) && circuitOpen.length >= N / 2 && emailsSent && { slack, circuitOpen };
     }, 30_000);
