@@ -2,8 +2,15 @@
 // scenario (stdout, Markdown) and writes the same figures as JSON to bench/results/latest.json.
 //
 //   tsx bench/run.ts [--profile full|smoke] [--only broker,monitoring,dispatch,rpc,embedded,sentiment]
-//                    [--runtime tsx|dist] [--cpu-prof] [--soak-minutes N] [--out bench/results]
+//                    [--stores durable,memory,mongodb] [--runtime tsx|dist] [--cpu-prof] [--soak-minutes N]
+//                    [--out bench/results]
 //
+// --stores: what the mesh scenarios (monitoring, dispatch) run the services on, in order. durable (the headline):
+//           embedded stores journalled under a fresh PULSE_DATA_DIR, as `npm run start:mesh` runs them; memory:
+//           no journal (does not survive a restart); mongodb: MONGODB_URI, on databases of the run's own. Default:
+//           durable alone in smoke, else durable and memory, and mongodb too when MONGODB_URI is set.
+//           Without scenario 1, a short broker measurement runs first, so the mesh's figures always have the
+//           broker's limit of the same run beside them.
 // --profile smoke: tiny counts and durations (under a minute in all), for CI to keep the harness from rotting.
 // --runtime dist: run the services from the compiled dist/ (`npm run build` first) instead of through tsx.
 // --cpu-prof: run the service processes under `node --cpu-prof`; profiles land in <out>/profiles/<scenario>/ and
@@ -17,6 +24,7 @@ import { type Context, PROFILES, type ProfileName } from './lib/context.js';
 import { ROOT, type Runtime } from './lib/mesh.js';
 import { log } from './lib/report.js';
 import { removeStaleVhosts } from './lib/rabbit.js';
+import { chooseStores } from './lib/stores.js';
 import { summaryTable } from './lib/summary.js';
 
 const SCENARIOS = ['broker', 'monitoring', 'dispatch', 'rpc', 'embedded', 'sentiment'] as const;
@@ -27,6 +35,7 @@ const { values } = parseArgs({
     profile: { type: 'string', default: 'full' },
     only: { type: 'string' },
     runtime: { type: 'string', default: 'tsx' },
+    stores: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'soak-minutes': { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
@@ -51,7 +60,12 @@ if (values['soak-minutes'] !== undefined) {
   if (!(minutes > 0 && minutes <= 120)) throw new Error('--soak-minutes must be a number of minutes, at most 120');
   profile.embedded = { ...profile.embedded, soakMs: minutes * 60_000 };
 }
-const ctx: Context = { profile, runtime, outDir: runDir, cpuProf: values['cpu-prof']! };
+const mongodbUri = process.env.MONGODB_URI || undefined;
+const stores = chooseStores(values.stores, profileName, mongodbUri);
+const ctx: Context = { profile, runtime, outDir: runDir, cpuProf: values['cpu-prof']!, stores, mongodbUri };
+const meshScenarios = only.some((name) => name === 'monitoring' || name === 'dispatch');
+// The mesh's figures need the broker's limit of the same run beside them.
+const yardstick = meshScenarios && !only.includes('broker');
 const machine = {
   cores: os.availableParallelism(),
   cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -62,13 +76,20 @@ const machine = {
 const results: Record<string, unknown> = {
   startedAt: new Date().toISOString(),
   machine,
-  settings: { profile: profileName, runtime, cpuProf: ctx.cpuProf, scenarios: only, profileSettings: ctx.profile },
+  settings: { profile: profileName, runtime, cpuProf: ctx.cpuProf, scenarios: only, stores, mongodb: mongodbUri ? 'MONGODB_URI set' : 'MONGODB_URI not set', profileSettings: ctx.profile },
   scenarios: {} as Record<string, unknown>,
 };
 process.stdout.write(
   `# Pulse benchmark (${profileName} profile)\n\n${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GB, Node ${machine.node}, ` +
     `${machine.platform}; services run through ${runtime === 'dist' ? 'compiled dist/' : 'tsx'}${ctx.cpuProf ? ', under --cpu-prof' : ''}\n`,
 );
+if (meshScenarios) {
+  process.stdout.write(
+    `\nMesh scenarios run on: ${stores.join(', ')}` +
+      (stores.includes('mongodb') ? '' : mongodbUri ? ' (MongoDB not asked for)' : ' (MongoDB rows not run: MONGODB_URI is not set)') +
+      '\n',
+  );
+}
 
 const scenarios = results.scenarios as Record<string, unknown>;
 const save = () => {
@@ -77,8 +98,21 @@ const save = () => {
   writeFileSync(join(outDir, 'latest.json'), json);
 };
 
-await removeStaleVhosts('pulse-bench-');
+await removeStaleVhosts();
 let failed = false;
+if (yardstick) {
+  const { runBroker, YARDSTICK } = await import('./scenarios/broker.js');
+  // A second attempt when the first is disturbed (a worker's connection closed under it).
+  for (let attempt = 1; attempt <= 2 && !scenarios.broker; attempt++) {
+    try {
+      scenarios.broker = { yardstick: true, ...(await runBroker(ctx, { ...YARDSTICK, durationMs: Math.min(YARDSTICK.durationMs, profile.broker.durationMs) })) };
+    } catch (err) {
+      log(`broker yardstick, attempt ${attempt}, failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+  failed ||= !scenarios.broker;
+  save();
+}
 for (const name of only) {
   const started = Date.now();
   try {

@@ -1,5 +1,6 @@
 // What every scenario gets: the profile (counts and durations), where to write, and how to run the services.
 import type { Runtime } from './mesh.js';
+import type { StoreKind } from './stores.js';
 
 export type ProfileName = 'smoke' | 'full' | 'cpu';
 
@@ -40,7 +41,7 @@ export interface Profile {
 export const PROFILES: Record<ProfileName, Profile> = {
   smoke: {
     name: 'smoke',
-    quietMaxWaitMs: 3_000,
+    quietMaxWaitMs: 1_000,
     warmupMs: 500,
     broker: { durationMs: 2_000, settings: [{ confirmWindow: 256, prefetch: 256 }] },
     monitoring: {
@@ -55,7 +56,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     },
     dispatch: { users: 50, maxDurationMs: 4_000, window: 1_000, batch: 50, latencyDurationMs: 3_000, drainMs: 30_000 },
     rpc: { durationMs: 1_500, rates: [0.5], maxConcurrency: 64 },
-    embedded: { loadDurationMs: 3_000, soakMs: 20_000, sampleEveryMs: 500, variants: false },
+    embedded: { loadDurationMs: 3_000, soakMs: 10_000, sampleEveryMs: 500, variants: false },
     sentiment: { minMs: 300 },
   },
   // For `--cpu-prof`: only the saturating phases, long enough that start-up is a small share of each profile.
@@ -114,4 +115,8 @@ export interface Context {
   outDir: string;
   /** Run the services under --cpu-prof. */
   cpuProf: boolean;
+  /** The stores the mesh scenarios run on, in order; the first is the headline. */
+  stores: StoreKind[];
+  /** MongoDB for the `mongodb` store (MONGODB_URI). */
+  mongodbUri?: string;
 }

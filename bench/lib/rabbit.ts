@@ -5,12 +5,32 @@ import { type Channel, type ChannelModel, connect, type ConsumeMessage } from 'a
 import { EXCHANGE } from '../../services/platform/bus/bus.js';
 import { rabbitmqctl } from '../../test/support/vhost.js';
 
-/** Removes vhosts a crashed earlier run left behind (they all start with the benchmark's prefix). */
-export async function removeStaleVhosts(prefix: string): Promise<void> {
+const PREFIX = 'pulse-bench-';
+
+/** This run's virtual hosts: `pulse-bench-<pid>-<unique>`, so a run can tell its own from a live neighbour's. */
+export const VHOST_PREFIX = `${PREFIX}${process.pid}-`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the vhosts crashed earlier runs left behind: those of processes no longer running. A run going on
+ * beside this one (another bench, a CI smoke) keeps its vhosts; deleting them would drop its connections.
+ */
+export async function removeStaleVhosts(): Promise<void> {
   const out = await rabbitmqctl('--quiet', 'list_vhosts', '--no-table-headers').catch(() => '');
   for (const line of out.split('\n')) {
     const name = line.trim();
-    if (name.startsWith(prefix)) await rabbitmqctl('delete_vhost', name).catch(() => undefined);
+    if (!name.startsWith(PREFIX)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(PREFIX.length))?.[1]);
+    if (Number.isInteger(pid) && alive(pid)) continue;
+    await rabbitmqctl('delete_vhost', name).catch(() => undefined);
   }
 }
 
@@ -35,4 +55,20 @@ export async function openTap(url: string, routingKeys: string[], onMessage: (me
       await connection.close().catch(() => {});
     },
   };
+}
+
+export interface CountingTap {
+  /** Messages routed through the exchange since the tap opened. */
+  count(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Counts every message routed through the services' exchange, as the broker routes it (a queue bound to `#`).
+ * It costs the broker a copy of each message, so it runs only outside the measured phases.
+ */
+export async function openCountingTap(url: string): Promise<CountingTap> {
+  let count = 0;
+  const tap = await openTap(url, ['#'], () => count++, Date.now);
+  return { count: () => count, close: () => tap.close() };
 }

@@ -14,6 +14,7 @@ import type { Context } from '../lib/context.js';
 import { ROOT } from '../lib/mesh.js';
 import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
 import { createVhost } from '../../test/support/vhost.js';
+import { VHOST_PREFIX } from '../lib/rabbit.js';
 import { log, table } from '../lib/report.js';
 import { round, sleep } from '../lib/stats.js';
 import { CALM_TEXTS } from '../lib/workload.js';
@@ -63,18 +64,24 @@ function worker(args: string[]): Promise<{ child: ChildProcess; last: () => { co
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.send({ stop: true });
   await exited;
 }
 
-export async function runBroker(ctx: Context): Promise<{ results: BrokerResult[]; best: BrokerResult; eventBytes: number }> {
+/**
+ * The short yardstick run beside the mesh scenarios when scenario 1 itself is not asked for: the mesh's figures
+ * are compared with the broker's limit measured in the same run, on the same machine state.
+ */
+export const YARDSTICK: Context['profile']['broker'] = { durationMs: 8_000, settings: [{ confirmWindow: 256, prefetch: 256 }] };
+
+export async function runBroker(ctx: Context, plan = ctx.profile.broker): Promise<{ results: BrokerResult[]; best: BrokerResult; eventBytes: number }> {
   const { body, headers } = sampleEvent();
   const results: BrokerResult[] = [];
   const broker = brokerPid();
-  for (const setting of ctx.profile.broker.settings) {
-    const vhost = await createVhost('pulse-bench-');
+  for (const setting of plan.settings) {
+    const vhost = await createVhost(VHOST_PREFIX);
     try {
       const queue = 'bench.broker';
       const connection = await connect(vhost.url);
@@ -82,7 +89,7 @@ export async function runBroker(ctx: Context): Promise<{ results: BrokerResult[]
       await channel.assertQueue(queue, { durable: true, arguments: setting.queueVersion ? { 'x-queue-version': setting.queueVersion } : {} });
       await connection.close();
       await waitQuiet(() => (broker ? [broker, process.pid] : [process.pid]), 0.25, ctx.profile.quietMaxWaitMs);
-      log(`broker: confirm window ${setting.confirmWindow}, prefetch ${setting.prefetch}, queue version ${setting.queueVersion ?? 1} (${ctx.profile.broker.durationMs / 1000} s)`);
+      log(`broker: confirm window ${setting.confirmWindow}, prefetch ${setting.prefetch}, queue version ${setting.queueVersion ?? 1} (${plan.durationMs / 1000} s)`);
       const consumer = await worker(['consume', vhost.url, queue, String(setting.prefetch)]);
       const publisher = await worker(['publish', vhost.url, queue, String(setting.confirmWindow), body.toString('hex'), JSON.stringify(headers)]);
       const meter = new CpuMeter(() => ({
@@ -91,16 +98,19 @@ export async function runBroker(ctx: Context): Promise<{ results: BrokerResult[]
         ...(broker ? { rabbitmq: [broker] } : {}),
       }));
       // The first quarter warms up; the rest is measured.
-      await sleep(ctx.profile.broker.durationMs / 4);
+      await sleep(plan.durationMs / 4);
       meter.begin();
       const c0 = consumer.last();
       const p0 = publisher.last();
-      await sleep((ctx.profile.broker.durationMs * 3) / 4);
+      await sleep((plan.durationMs * 3) / 4);
       const c1 = consumer.last();
       const p1 = publisher.last();
       const cpuCores = meter.end();
+      // A worker whose connection was dropped (someone else's test closing connections) exits mid-measurement.
+      const died = [publisher, consumer].some((w) => w.child.exitCode !== null || w.child.signalCode !== null);
       await stop(publisher.child);
       await stop(consumer.child);
+      if (died) throw new Error('an amqp worker exited during the measurement (its connection was closed?)');
       const result: BrokerResult = {
         confirmWindow: setting.confirmWindow,
         prefetch: setting.prefetch,

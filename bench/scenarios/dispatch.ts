@@ -7,6 +7,10 @@
 // yet through on both channels, read from the services' own counters on /metrics). The latency run is open loop
 // at half that rate; afterwards the status timelines of a sample of its notifications are read once (GetStatus),
 // which carry the time of each step as stamped by the services.
+//
+// It runs once per store (bench/lib/stores.ts): durable first, the headline. Each phase also counts the broker
+// messages its notifications cost (the services' publish counters from before the phase until everything it
+// caused has left), and the warm-up checks that count against the broker's own routing.
 import { create } from '@bufbuild/protobuf';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -19,8 +23,11 @@ import { type Due, type LoopReport, openLoop, windowed } from '../lib/load.js';
 import { BenchMesh } from '../lib/mesh.js';
 import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
 import { createVhost } from '../../test/support/vhost.js';
+import { openCountingTap, VHOST_PREFIX } from '../lib/rabbit.js';
 import { log, table } from '../lib/report.js';
 import { RetryCounter, withRetry } from '../lib/retry.js';
+import { counter, type MessageCountCheck, publishedMessages, settledPublishedMessages } from '../lib/service-metrics.js';
+import { onEachStore, type StoreSetup } from '../lib/stores.js';
 import { epochMs, type Percentiles, percentiles, round, sleep, waitFor } from '../lib/stats.js';
 import { cpuPerItem } from './monitoring.js';
 
@@ -52,18 +59,17 @@ export interface DispatchPhase {
   cpuCores: Record<string, number>;
   /** CPU time per notification through (both deliveries), ms, per process. */
   cpuMsPerNotification: Record<string, number>;
+  /** Messages the services published for this phase's notifications (from its start until all had left). */
+  brokerMessages: number;
+  brokerMessagesPerNotification: number;
   generator: LoopReport;
 }
 
-/** A Prometheus counter series' value, 0 when absent. */
-async function counter(url: string, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) && wanted.every((pair) => line.includes(pair))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
+export interface DispatchRun {
+  phases: DispatchPhase[];
+  max: DispatchPhase;
+  messageCountCheck: MessageCountCheck;
+  settings: Record<string, unknown>;
 }
 
 /** Deliveries through so far: in-app DELIVERED (status) plus console sends (notification). */
@@ -155,17 +161,21 @@ function sender(clients: Clients, t: Tracker, users: number) {
   };
 }
 
-export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase[]; max: DispatchPhase; settings: Record<string, unknown> }> {
+export async function runDispatch(ctx: Context): Promise<{ runs: (DispatchRun & { store: string; storeLabel: string })[] }> {
+  return { runs: await onEachStore(ctx.stores, ctx.mongodbUri, (store) => runDispatchOn(ctx, store)) };
+}
+
+async function runDispatchOn(ctx: Context, store: StoreSetup): Promise<DispatchRun> {
   const p = ctx.profile.dispatch;
-  const vhost = await createVhost('pulse-bench-');
-  const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', PULSE_DATA_DIR: undefined, MONGODB_URI: undefined, ...UNLIMITED_RATES };
-  log(`dispatch: starting six services on vhost ${vhost.name} (${ctx.runtime})`);
+  const vhost = await createVhost(VHOST_PREFIX);
+  const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...store.env, ...UNLIMITED_RATES };
+  log(`dispatch [${store.kind}]: starting six services on vhost ${vhost.name} (${ctx.runtime}; ${store.label})`);
   const mesh = await BenchMesh.start({
     amqpUrl: vhost.url,
     runtime: ctx.runtime,
     env,
-    logDir: `${ctx.outDir}/logs/dispatch`,
-    cpuProfDir: ctx.cpuProf ? `${ctx.outDir}/profiles/dispatch` : undefined,
+    logDir: `${ctx.outDir}/logs/dispatch-${store.kind}`,
+    cpuProfDir: ctx.cpuProf ? `${ctx.outDir}/profiles/dispatch-${store.kind}` : undefined,
   });
   const clients = benchClients(mesh.urls, mesh.token);
   const broker = brokerPid();
@@ -173,9 +183,20 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
   const meter = new CpuMeter(processes);
   const phases: DispatchPhase[] = [];
   let max: DispatchPhase | undefined;
+  let messageCountCheck: MessageCountCheck;
   try {
     await createUsers(clients, p.users);
-    await runPhase('warm-up', { rate: 100, durationMs: 2_000 }, true);
+    // The preference changes' events leave after their calls return: let them go before the count starts.
+    await settledPublishedMessages(mesh.urls);
+    const tap = await openCountingTap(vhost.url);
+    try {
+      const warmUp = await runPhase('warm-up', { rate: 100, durationMs: 2_000 }, true);
+      await waitFor(() => tap.count() >= warmUp.brokerMessages, 5_000, 50);
+      messageCountCheck = { routedByBroker: tap.count(), countedByServices: warmUp.brokerMessages };
+    } finally {
+      await tap.close();
+    }
+    log(`dispatch [${store.kind}]: warm-up messages routed by the broker ${messageCountCheck.routedByBroker}, counted by the services ${messageCountCheck.countedByServices}`);
     max = await runPhase('max', { window: p.window, durationMs: p.maxDurationMs });
     if (p.latencyDurationMs > 0) {
       await runPhase('50%', { rate: Math.max(10, Math.round(max.notificationsPerSecond * 0.5)), durationMs: p.latencyDurationMs });
@@ -184,8 +205,8 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
     await mesh.stop();
     await vhost.remove();
   }
-  print(phases);
-  return { phases, max: max!, settings: { env, users: p.users, window: p.window, batch: p.batch, channels: ['in_app', 'email (console sink)'], priority: 'MEDIUM' } };
+  print(store.label, phases, messageCountCheck);
+  return { phases, max: max!, messageCountCheck, settings: { env, users: p.users, window: p.window, batch: p.batch, channels: ['in_app', 'email (console sink)'], priority: 'MEDIUM' } };
 
   async function runPhase(name: string, spec: { rate?: number; window?: number; durationMs: number }, quiet = false): Promise<DispatchPhase> {
     const run = `d${phases.length}${Math.random().toString(36).slice(2, 6)}`;
@@ -193,6 +214,7 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
     const t = new Tracker(run, capacity);
     const send = sender(clients, t, p.users);
     const base = await through(mesh.urls);
+    const published0 = await publishedMessages(mesh.urls);
     let done = base;
     // The window reads the services' counters four times a second.
     let polling = true;
@@ -206,7 +228,7 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
     const samples: { at: number; through: number }[] = [];
     const sampler = setInterval(() => samples.push({ at: epochMs(), through: done - base }), 250);
     const otherLoad = await waitQuiet(() => Object.values(processes()).flat(), 0.25, ctx.profile.quietMaxWaitMs);
-    log(`dispatch: ${name} (${spec.rate ? `${spec.rate}/s` : `window ${spec.window}`}, ${spec.durationMs / 1000} s; other load ${otherLoad} cores)`);
+    log(`dispatch [${store.kind}]: ${name} (${spec.rate ? `${spec.rate}/s` : `window ${spec.window}`}, ${spec.durationMs / 1000} s; other load ${otherLoad} cores)`);
     meter.begin();
     const start = epochMs();
     const generator = spec.rate
@@ -220,6 +242,7 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
     polling = false;
     clearInterval(sampler);
     await poller;
+    const brokerMessages = (await settledPublishedMessages(mesh.urls)) - published0;
     // Steady part: from a quarter into the sending period to its end.
     const from = start + (sendEnd - start) * 0.25;
     const inWindow = samples.filter((s) => s.at >= from && s.at <= sendEnd);
@@ -252,11 +275,13 @@ export async function runDispatch(ctx: Context): Promise<{ phases: DispatchPhase
       sampled: timelines?.sampled ?? 0,
       cpuCores,
       cpuMsPerNotification: cpuPerItem(cpuCores, spec.rate ?? deliveredPerSecond / 2, ['ingestion', 'sentiment', 'review', 'preference', 'notification', 'status']),
+      brokerMessages,
+      brokerMessagesPerNotification: t.accepted > 0 ? round(brokerMessages / t.accepted, 2) : NaN,
       generator,
     };
     if (!quiet) phases.push(result);
     log(
-      `dispatch: ${name}: accepted ${result.acceptedPerSecond}/s, through ${result.deliveredPerSecond} deliveries/s, sent ${sent}, ` +
+      `dispatch [${store.kind}]: ${name}: broker messages/notification ${result.brokerMessagesPerNotification}, accepted ${result.acceptedPerSecond}/s, through ${result.deliveredPerSecond} deliveries/s, sent ${sent}, ` +
         `accepted ${t.accepted}, rejected ${JSON.stringify(t.rejected)} ${JSON.stringify(t.rejectedMessages)}, retries ${t.retries.retries}, drain ${result.drainS} s, cpu ${JSON.stringify(cpuCores)}, cpu ms/notification ${JSON.stringify(result.cpuMsPerNotification)}`,
     );
     await sleep(1_000);
@@ -293,10 +318,11 @@ async function readTimelines(clients: Clients, t: Tracker, sent: number, sample:
   return { inApp, console, sendToLast, sampled: picks.length };
 }
 
-function print(phases: DispatchPhase[]): void {
+function print(storeLabel: string, phases: DispatchPhase[], check: MessageCountCheck): void {
+  const title = (what: string) => `Scenario 3 - dispatch, ${storeLabel}: ${what}`;
   process.stdout.write(
     table(
-      'Scenario 3 - dispatch: SendNotifications to users with in-app + console-sink email (ms; accept from the due time, delivery from acceptance)',
+      title('SendNotifications to users with in-app + console-sink email (ms; accept from the due time, delivery from acceptance)'),
       ['phase', 'offered', 'accepted/s', 'delivered/s', 'notif. through/s', 'accept p50', 'accept p99', 'accept->in-app p50', 'p99', 'accept->console p50', 'p99', 'due->both p99', 'sampled', 'drain s'],
       phases.map((r) => [
         r.phase,
@@ -317,14 +343,14 @@ function print(phases: DispatchPhase[]): void {
     ) + '\n',
   );
   process.stdout.write(
-    table('Scenario 3 - CPU (cores busy while sending)', ['phase', ...Object.keys(phases[0]?.cpuCores ?? {})], phases.map((r) => [r.phase, ...Object.values(r.cpuCores)])) +
-      '\n',
+    table(title('CPU (cores busy while sending)'), ['phase', ...Object.keys(phases[0]?.cpuCores ?? {})], phases.map((r) => [r.phase, ...Object.values(r.cpuCores)])) + '\n',
   );
   process.stdout.write(
     table(
-      'Scenario 3 - CPU per notification (ms, both deliveries)',
-      ['phase', ...Object.keys(phases[0]?.cpuMsPerNotification ?? {})],
-      phases.map((r) => [r.phase, ...Object.values(r.cpuMsPerNotification)]),
+      title('cost per notification (CPU ms, both deliveries; broker messages published)'),
+      ['phase', ...Object.keys(phases[0]?.cpuMsPerNotification ?? {}), 'broker msgs'],
+      phases.map((r) => [r.phase, ...Object.values(r.cpuMsPerNotification), r.brokerMessagesPerNotification]),
     ) + '\n',
   );
+  process.stdout.write(`\nWarm-up: ${check.routedByBroker} messages routed by the broker, ${check.countedByServices} counted by the services' publish counters.\n`);
 }

@@ -2,29 +2,32 @@
 //
 // Interactions go into ingestion (SubmitInteractions batches, or one SubmitInteraction each); 10% are amiss. An
 // interaction is finished when sentiment's analysis is out (sentiment.analysis.complete reaches the benchmark's
-// tap queue) and, if amiss, its review case is open (review.required) and its in-app notification was handed to
-// the inbox (notification.status.changed SENT with inbox content). The in-app DELIVERED step happens inside the
-// status service, which emits no event; its time is the item's delivered_at in the reviewers' inbox, stamped by
-// status when it stored the item, read once after each phase (ListInbox), not polled.
+// tap queue) and, if amiss, its review case is open (review.required, same tap) and its in-app notification is
+// delivered to the reviewers' inbox. Delivery happens inside the status service, whatever message carried it
+// there: while a phase runs its progress is status's own counter of in-app deliveries (/metrics); afterwards
+// each amiss interaction's delivery time is its inbox item's delivered_at, stamped by status (ListInbox, read
+// once per phase, not polled).
 //
 // First the sustainable maximum (closed loop bounded end to end), then open-loop fixed-rate runs at fractions of
-// it, with latencies measured from each interaction's due time.
+// it, with latencies measured from each interaction's due time. It runs once per store (bench/lib/stores.ts),
+// durable first, and counts the broker messages each phase cost as the dispatch scenario does.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
-import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
-import type { NotificationStatusChanged, ReviewRequired, SentimentAnalyzed } from '../../gen/pulse/events/v1/events_pb.js';
+import type { ReviewRequired, SentimentAnalyzed } from '../../gen/pulse/events/v1/events_pb.js';
 import { decodeEvent } from '../../services/platform/bus/events.js';
 import { type Clients, benchClients } from '../lib/clients.js';
 import type { Context } from '../lib/context.js';
 import { BenchMesh } from '../lib/mesh.js';
 import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
 import { createVhost } from '../../test/support/vhost.js';
-import { openTap, type Tap } from '../lib/rabbit.js';
+import { openCountingTap, openTap, type Tap, VHOST_PREFIX } from '../lib/rabbit.js';
 import { type Due, type LoopReport, openLoop, windowed } from '../lib/load.js';
 import { log, table } from '../lib/report.js';
 import { RetryCounter, withRetry } from '../lib/retry.js';
+import { counter, type MessageCountCheck, publishedMessages, settledPublishedMessages } from '../lib/service-metrics.js';
 import { epochMs, type Percentiles, percentiles, round, sleep, waitFor } from '../lib/stats.js';
-import { AMISS_EVERY, interaction } from '../lib/workload.js';
+import { onEachStore, type StoreSetup } from '../lib/stores.js';
+import { interaction } from '../lib/workload.js';
 
 type Mode = 'batched' | 'single';
 
@@ -43,18 +46,27 @@ export interface PhaseResult {
   analysed: number;
   amiss: number;
   cases: number;
-  handedToInbox: number;
   delivered: number;
   /** Interactions through the whole path per second while sending (steady part). */
   throughput: number;
   acceptedPerSecond: number;
   /** Seconds after the last send until everything was through. */
   drainS: number;
-  latencyMs: { accept: Percentiles; analysed: Percentiles; handed: Percentiles; delivered: Percentiles };
+  latencyMs: { accept: Percentiles; analysed: Percentiles; delivered: Percentiles };
   cpuCores: Record<string, number>;
   /** CPU time per interaction through, ms, per process, and `services` (the six) and `total` (with the broker). */
   cpuMsPerInteraction: Record<string, number>;
+  /** Messages the services published for this phase's interactions (from its start until all had left). */
+  brokerMessages: number;
+  brokerMessagesPerInteraction: number;
   generator: LoopReport;
+}
+
+export interface MonitoringRun {
+  phases: PhaseResult[];
+  maxima: Record<Mode, number>;
+  messageCountCheck: MessageCountCheck;
+  settings: Record<string, unknown>;
 }
 
 /** CPU per unit of work: what each process spent per item through (ms), less sensitive to other load than rates. */
@@ -77,31 +89,20 @@ const SERVICES = ['ingestion', 'sentiment', 'review', 'preference', 'notificatio
 /** Open-loop batched mode: a client that sends what arrived in the last 20 ms (at most `batch`) in one call. */
 export const BATCH_FLUSH_MS = 20;
 
-/** Broker hops on the path, for the ratio to the broker's own limit. */
-export const HOPS = {
-  /** ingestion -> sentiment (customer.interaction.new), sentiment -> review (sentiment.analysis.complete). */
-  perInteraction: 2,
-  /** An amiss one adds review -> notification (review.required), notification -> its lane (delivery job) and
-   *  notification -> status (notification.status.changed: ACCEPTED x2, PROCESSING, SENT). */
-  perAmiss: 6,
-  /** On the way to "delivered": interaction.new, analysis.complete, review.required, delivery job, status SENT. */
-  toDelivered: 5,
-};
-
 class Tracker {
   readonly n: number;
   readonly dueAt: Float64Array;
   readonly acceptedAt: Float64Array;
   readonly analysedAt: Float64Array;
   readonly caseAt: Float64Array;
-  readonly handedAt: Float64Array;
   readonly deliveredAt: Float64Array;
   readonly amiss: Uint8Array;
   readonly reviewIndex = new Map<string, number>();
-  finished = 0;
   analysed = 0;
+  analysedAmiss = 0;
   cases = 0;
-  handed = 0;
+  /** In-app deliveries status counted since the phase began (its /metrics counter, polled). */
+  deliveredSoFar = 0;
   delivered = 0;
   accepted = 0;
   readonly rejected: Record<string, number> = {};
@@ -116,7 +117,6 @@ class Tracker {
     this.acceptedAt = new Float64Array(capacity);
     this.analysedAt = new Float64Array(capacity);
     this.caseAt = new Float64Array(capacity);
-    this.handedAt = new Float64Array(capacity);
     this.deliveredAt = new Float64Array(capacity);
     this.amiss = new Uint8Array(capacity);
   }
@@ -139,14 +139,12 @@ class Tracker {
     if (this.analysedAt[i]) return;
     this.analysedAt[i] = at;
     this.analysed++;
-    if (!this.amiss[i] || this.handedAt[i]) this.finished++;
+    if (this.amiss[i]) this.analysedAmiss++;
   }
 
-  onHanded(i: number, at: number): void {
-    if (this.handedAt[i]) return;
-    this.handedAt[i] = at;
-    this.handed++;
-    if (this.analysedAt[i]) this.finished++;
+  /** Interactions through the whole path so far: the calm ones analysed, the amiss ones also delivered. */
+  get finished(): number {
+    return this.analysed - this.analysedAmiss + Math.min(this.analysedAmiss, this.deliveredSoFar);
   }
 }
 
@@ -167,11 +165,6 @@ function onTap(tracker: () => Tracker | undefined) {
         t.cases++;
         t.reviewIndex.set(e.reviewId, i);
       }
-    } else if (routingKey === 'notification.status.changed') {
-      const e = event as NotificationStatusChanged;
-      if (e.state !== DeliveryState.SENT || e.channel !== Channel.IN_APP || !e.inbox) return;
-      const i = t.reviewIndex.get(e.causeId);
-      if (i !== undefined) t.onHanded(i, at);
     }
   };
 }
@@ -248,26 +241,26 @@ interface PhaseSpec {
   durationMs: number;
 }
 
-export async function runMonitoring(
-  ctx: Context,
-): Promise<{ phases: PhaseResult[]; maxima: Record<Mode, number>; brokerMessagesPerInteraction: number; settings: Record<string, unknown> }> {
+export async function runMonitoring(ctx: Context): Promise<{ runs: (MonitoringRun & { store: string; storeLabel: string })[] }> {
+  return { runs: await onEachStore(ctx.stores, ctx.mongodbUri, (store) => runMonitoringOn(ctx, store)) };
+}
+
+async function runMonitoringOn(ctx: Context, store: StoreSetup): Promise<MonitoringRun> {
   const p = ctx.profile.monitoring;
-  const vhost = await createVhost('pulse-bench-');
+  const vhost = await createVhost(VHOST_PREFIX);
   const env = {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    // No PULSE_DATA_DIR: pure in-memory stores, no journal.
-    PULSE_DATA_DIR: undefined,
-    MONGODB_URI: undefined,
+    ...store.env,
     OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
   };
-  log(`monitoring: starting six services on vhost ${vhost.name} (${ctx.runtime})`);
+  log(`monitoring [${store.kind}]: starting six services on vhost ${vhost.name} (${ctx.runtime}; ${store.label})`);
   const mesh = await BenchMesh.start({
     amqpUrl: vhost.url,
     runtime: ctx.runtime,
     env,
-    logDir: `${ctx.outDir}/logs/monitoring`,
-    cpuProfDir: ctx.cpuProf ? `${ctx.outDir}/profiles/monitoring` : undefined,
+    logDir: `${ctx.outDir}/logs/monitoring-${store.kind}`,
+    cpuProfDir: ctx.cpuProf ? `${ctx.outDir}/profiles/monitoring-${store.kind}` : undefined,
   });
   const clients = benchClients(mesh.urls, mesh.token);
   const broker = brokerPid();
@@ -277,10 +270,19 @@ export async function runMonitoring(
   let tap: Tap | undefined;
   const phases: PhaseResult[] = [];
   const maxima: Record<Mode, number> = { batched: NaN, single: NaN };
+  let messageCountCheck: MessageCountCheck;
   try {
-    tap = await openTap(vhost.url, ['sentiment.analysis.complete', 'review.required', 'notification.status.changed'], onTap(() => current), epochMs);
-    // Warm-up: JIT, connections, plan cache.
-    await runPhase({ phase: 'warm-up', mode: 'batched', kind: 'rate', rate: 200, durationMs: 2_000 }, true);
+    tap = await openTap(vhost.url, ['sentiment.analysis.complete', 'review.required'], onTap(() => current), epochMs);
+    // Warm-up: JIT, connections, plan cache; and the check of the services' publish counters against the broker.
+    const counting = await openCountingTap(vhost.url);
+    try {
+      const warmUp = await runPhase({ phase: 'warm-up', mode: 'batched', kind: 'rate', rate: 200, durationMs: 2_000 }, true);
+      await waitFor(() => counting.count() >= warmUp.brokerMessages, 5_000, 50);
+      messageCountCheck = { routedByBroker: counting.count(), countedByServices: warmUp.brokerMessages };
+    } finally {
+      await counting.close();
+    }
+    log(`monitoring [${store.kind}]: warm-up messages routed by the broker ${messageCountCheck.routedByBroker}, counted by the services ${messageCountCheck.countedByServices}`);
     for (const mode of p.modes) {
       const max = await runPhase({
         phase: `max ${mode}`,
@@ -300,14 +302,18 @@ export async function runMonitoring(
     await mesh.stop();
     await vhost.remove();
   }
-  printPhases(phases);
-  const brokerMessagesPerInteraction = HOPS.perInteraction + HOPS.perAmiss / AMISS_EVERY;
+  printPhases(store.label, phases, messageCountCheck);
   return {
     phases,
     maxima,
-    brokerMessagesPerInteraction,
-    settings: { env, window: p.window, batch: p.batch, batchFlushMs: BATCH_FLUSH_MS, singleWindow: p.singleWindow, hops: HOPS },
+    messageCountCheck,
+    settings: { env, window: p.window, batch: p.batch, batchFlushMs: BATCH_FLUSH_MS, singleWindow: p.singleWindow },
   };
+
+  /** In-app deliveries status has made so far (the monitoring path's only in-app notifications are the cases'). */
+  function inAppDelivered(): Promise<number> {
+    return counter(mesh.urls.status, 'pulse_notification_deliveries_final_total', { channel: 'in_app', state: 'delivered' });
+  }
 
   async function runPhase(spec: PhaseSpec, quiet = false): Promise<PhaseResult> {
     const run = `r${phases.length}${Math.random().toString(36).slice(2, 6)}`;
@@ -316,10 +322,20 @@ export async function runMonitoring(
     // Calm messages spread over ongoing chats, each hearing from its customer every ~3 s.
     const rateGuess = spec.rate ?? 1_000;
     const calmConversations = Math.max(50, Math.round(rateGuess * 3));
-    current = t;
     const send = sender(clients, t, spec.mode, calmConversations);
+    const published0 = await publishedMessages(mesh.urls);
+    const delivered0 = await inAppDelivered();
+    // The window and the drain follow status's count of in-app deliveries, four times a second.
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        t.deliveredSoFar = (await inAppDelivered().catch(() => delivered0 + t.deliveredSoFar)) - delivered0;
+        await sleep(250);
+      }
+    })();
+    current = t;
     const otherLoad = await waitQuiet(() => Object.values(processes()).flat(), 0.25, ctx.profile.quietMaxWaitMs);
-    log(`monitoring: ${spec.phase} (${spec.kind === 'max' ? `window ${spec.window}` : `${spec.rate}/s`}, ${spec.durationMs / 1000} s; other load ${otherLoad} cores)`);
+    log(`monitoring [${store.kind}]: ${spec.phase} (${spec.kind === 'max' ? `window ${spec.window}` : `${spec.rate}/s`}, ${spec.durationMs / 1000} s; other load ${otherLoad} cores)`);
     meter.begin();
     const start = epochMs();
     const generator =
@@ -337,16 +353,19 @@ export async function runMonitoring(
     const cpuCores = meter.end();
     await waitFor(() => t.finished + sumValues(t.rejected) >= sent, p.drainMs, 20);
     const drainS = (epochMs() - sendEnd) / 1000;
-    // Status stores the inbox item a moment after the SENT event went out.
+    polling = false;
+    await poller;
     await waitFor(async () => (await readDelivered(clients, t)) >= t.cases, 15_000, 200);
     const delivered = t.delivered;
-    // Throughput: completions in the steady part (after the first 25%) of the sending period.
+    const brokerMessages = (await settledPublishedMessages(mesh.urls)) - published0;
+    // Throughput: completions in the steady part (after the first 25%) of the sending period; an amiss
+    // interaction completes when its inbox item is delivered.
     const from = start + (sendEnd - start) * 0.25;
     let done = 0;
     let acceptedInWindow = 0;
     for (let i = 0; i < Math.min(sent, t.n); i++) {
-      const finishedAt = t.amiss[i] ? Math.max(t.analysedAt[i], t.handedAt[i]) : t.analysedAt[i];
-      if (t.analysedAt[i] && (!t.amiss[i] || t.handedAt[i]) && finishedAt >= from && finishedAt <= sendEnd) done++;
+      const finishedAt = t.amiss[i] ? Math.max(t.analysedAt[i], t.deliveredAt[i]) : t.analysedAt[i];
+      if (t.analysedAt[i] && (!t.amiss[i] || t.deliveredAt[i]) && finishedAt >= from && finishedAt <= sendEnd) done++;
       if (t.acceptedAt[i] >= from && t.acceptedAt[i] <= sendEnd) acceptedInWindow++;
     }
     const steadyS = (sendEnd - from) / 1000;
@@ -364,7 +383,6 @@ export async function runMonitoring(
       analysed: t.analysed,
       amiss,
       cases: t.cases,
-      handedToInbox: t.handed,
       delivered,
       throughput: round(done / steadyS),
       acceptedPerSecond: round(acceptedInWindow / steadyS),
@@ -372,11 +390,12 @@ export async function runMonitoring(
       latencyMs: {
         accept: latencies(t, sent, t.acceptedAt, false),
         analysed: latencies(t, sent, t.analysedAt, false),
-        handed: latencies(t, sent, t.handedAt, true),
         delivered: latencies(t, sent, t.deliveredAt, true),
       },
       cpuCores,
       cpuMsPerInteraction: {},
+      brokerMessages,
+      brokerMessagesPerInteraction: t.accepted > 0 ? round(brokerMessages / t.accepted, 2) : NaN,
       generator,
     };
     // CPU was measured while sending; the rate through over the same time is the completions in it.
@@ -384,8 +403,8 @@ export async function runMonitoring(
     current = undefined;
     if (!quiet) phases.push(result);
     log(
-      `monitoring: ${spec.phase}: ${result.throughput}/s through, sent ${sent}, analysed ${t.analysed}, amiss ${amiss}, cases ${t.cases}, ` +
-        `handed ${t.handed}, delivered ${delivered}, rejected ${JSON.stringify(t.rejected)} ${JSON.stringify(t.rejectedMessages)}, retries ${t.retries.retries}, drain ${result.drainS} s, cpu ${JSON.stringify(cpuCores)}, cpu ms/interaction ${JSON.stringify(result.cpuMsPerInteraction)}`,
+      `monitoring [${store.kind}]: ${spec.phase}: ${result.throughput}/s through, broker messages/interaction ${result.brokerMessagesPerInteraction}, sent ${sent}, analysed ${t.analysed}, amiss ${amiss}, cases ${t.cases}, ` +
+        `delivered ${delivered}, rejected ${JSON.stringify(t.rejected)} ${JSON.stringify(t.rejectedMessages)}, retries ${t.retries.retries}, drain ${result.drainS} s, cpu ${JSON.stringify(cpuCores)}, cpu ms/interaction ${JSON.stringify(result.cpuMsPerInteraction)}`,
     );
     await sleep(1_000);
     return result;
@@ -402,11 +421,12 @@ function sumValues(record: Record<string, number>): number {
   return Object.values(record).reduce((a, b) => a + b, 0);
 }
 
-function printPhases(phases: PhaseResult[]): void {
+function printPhases(storeLabel: string, phases: PhaseResult[], check: MessageCountCheck): void {
+  const title = (what: string) => `Scenario 2 - monitoring path, ${storeLabel}: ${what}`;
   const ms = (p: Percentiles) => [p.p50, p.p99, p.p999] as const;
   process.stdout.write(
     table(
-      'Scenario 2 - monitoring path, six processes on RabbitMQ (latencies in ms from each interaction\'s due time)',
+      title("six processes on RabbitMQ (latencies in ms from each interaction's due time)"),
       ['phase', 'offered', 'through/s', 'sent', 'failed', 'analysed', 'amiss', 'delivered', 'analysed p50', 'p99', 'p99.9', 'delivered p50', 'p99', 'p99.9', 'accept p99', 'drain s'],
       phases.map((r) => [
         r.phase,
@@ -426,16 +446,17 @@ function printPhases(phases: PhaseResult[]): void {
   );
   process.stdout.write(
     table(
-      'Scenario 2 - CPU (cores busy while sending; 2 cores in all; `other` = everything else on the machine)',
+      title('CPU (cores busy while sending; 2 cores in all; `other` = everything else on the machine)'),
       ['phase', ...Object.keys(phases[0]?.cpuCores ?? {})],
       phases.map((r) => [r.phase, ...Object.values(r.cpuCores)]),
     ) + '\n',
   );
   process.stdout.write(
     table(
-      'Scenario 2 - CPU per interaction (ms)',
-      ['phase', ...Object.keys(phases[0]?.cpuMsPerInteraction ?? {})],
-      phases.map((r) => [r.phase, ...Object.values(r.cpuMsPerInteraction)]),
+      title('cost per interaction (CPU ms; broker messages published)'),
+      ['phase', ...Object.keys(phases[0]?.cpuMsPerInteraction ?? {}), 'broker msgs'],
+      phases.map((r) => [r.phase, ...Object.values(r.cpuMsPerInteraction), r.brokerMessagesPerInteraction]),
     ) + '\n',
   );
+  process.stdout.write(`\nWarm-up: ${check.routedByBroker} messages routed by the broker, ${check.countedByServices} counted by the services' publish counters.\n`);
 }

@@ -2,6 +2,9 @@
 // move forward, and a notification's overall state means the same thing everywhere.
 import { Channel, DeliveryState as S } from '../../gen/pulse/common/v1/delivery_pb.js';
 
+/** The provider of in-app deliveries: the status service's inbox. */
+export const INBOX_PROVIDER = 'inbox';
+
 /** Terminal states: nothing follows them (a replay starts a new attempt). */
 export const TERMINAL: ReadonlySet<S> = new Set([S.READ, S.SUPPRESSED, S.EXPIRED, S.FAILED, S.DEAD_LETTERED, S.CANCELLED]);
 

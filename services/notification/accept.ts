@@ -1,8 +1,9 @@
 // Accepting a notification, the one path shared by SendNotification(s) and the event consumers (review.required,
 // assistance.requested): idempotency, rate limits (RPC callers only), delivery plan, then one unit of work holding
-// the notification, its deliveries, their status events and the jobs of the deliveries due now. The plan is asked
-// of preference before the unit of work opens: no network call ever waits inside a store transaction (which would
-// hold it open for the call, and run the call again when the store retries the transaction).
+// the notification, its deliveries, their status event (which hands in-app deliveries due now to the inbox) and
+// the jobs of the other deliveries due now. The plan is asked of preference before the unit of work opens: no
+// network call ever waits inside a store transaction (which would hold it open for the call, and run the call again
+// when the store retries the transaction).
 //
 // Idempotency rests on the unique index on idempotency_key. The read before it only spares a duplicate the rate
 // limits and the plan lookup; two concurrent first sends both get past it, one insert wins, and the other finds
@@ -120,15 +121,20 @@ export function createAccept(deps: AcceptDeps): Accept {
       createdAt: at,
       expiresAt: req.expiresAt,
     };
-    const deliveries = planDeliveries(notification, plans, { now: at, providerName: deps.providerName, digestWindowMs: deps.digestWindowMs });
+    const planned = planDeliveries(notification, plans, { now: at, providerName: deps.providerName, digestWindowMs: deps.digestWindowMs });
     if (options.caller !== undefined) limit([...baseLimits, ...channelLimits(plans)], true);
 
+    let deliveries: DeliveryDoc[];
     try {
-      await deps.transaction(async (tx) => {
-        await deps.engine.accept(tx, notification, deliveries, at);
-        for (const delivery of deliveries) {
-          if (delivery.jobId) await tx.emit(laneRoutingKey(laneOf(delivery.priority)), deliveryJob(delivery, delivery.jobId, 1, at));
+      deliveries = await deps.transaction(async (tx) => {
+        const stored = await deps.engine.accept(tx, notification, planned, at);
+        for (const delivery of stored) {
+          // Due now and still waiting for a provider (in-app ones were handed to the inbox with the acceptance).
+          if (delivery.state === DeliveryState.ACCEPTED && delivery.jobId) {
+            await tx.emit(laneRoutingKey(laneOf(delivery.priority)), deliveryJob(delivery, delivery.jobId, 1, at));
+          }
         }
+        return stored;
       });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -136,7 +142,7 @@ export function createAccept(deps: AcceptDeps): Accept {
       if (!winner) throw err;
       return asDuplicate(winner, print);
     }
-    record(deps.metrics, notification, deliveries);
+    record(deps.metrics, notification, planned, deliveries);
     return { notification, deliveries, duplicate: false };
   };
 }
@@ -150,12 +156,17 @@ function channelLimits(plans: readonly DeliveryPlan[]): LimitKey[] {
   return [...perChannel].map(([channel, cost]) => ({ limit: 'channel', key: channelLabel(channel), cost }));
 }
 
-function record(metrics: NotificationMetrics, notification: NotificationDoc, deliveries: readonly DeliveryDoc[]): void {
+function record(metrics: NotificationMetrics, notification: NotificationDoc, planned: readonly DeliveryDoc[], stored: readonly DeliveryDoc[]): void {
   metrics.accepted.inc({ priority: priorityLabel(notification.priority) });
-  for (const d of deliveries) {
+  for (const d of planned) {
     metrics.deliveriesPlanned.inc({ channel: channelLabel(d.channel), state: (DeliveryState[d.state] ?? 'unknown').toLowerCase() });
     if (d.state === DeliveryState.DEFERRED) {
       metrics.deferred.inc({ channel: channelLabel(d.channel), reason: d.reason === 'quiet hours' ? 'quiet_hours' : 'digest' });
     }
+  }
+  for (const d of stored) {
+    if (d.state !== DeliveryState.SENT) continue; // handed to the inbox on acceptance
+    metrics.attempts.inc({ channel: channelLabel(d.channel), outcome: 'sent' });
+    metrics.deliveryLatency.observe({ channel: channelLabel(d.channel), priority: priorityLabel(d.priority) }, 0);
   }
 }

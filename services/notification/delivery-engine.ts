@@ -10,8 +10,8 @@ import type { Transact, UnitOfWork } from '../platform/unit-of-work.js';
 import { deadLetterFor, type DeadLetterDoc, type DeadLetterRepository } from './dead-letters.js';
 import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
 import type { NotificationDoc, NotificationRepository } from './notifications.js';
-import { deliveryChanged, notificationAccepted } from './status-events.js';
-import { decide, type Move, reports, startsWell } from './transitions.js';
+import { deliveryChanged, inboxContent, notificationAccepted, type ReportedChange } from './status-events.js';
+import { decide, handedOverOnAcceptance, handOverToInbox, type Move, reports, startsWell } from './transitions.js';
 
 export interface DeliveryEngineDeps {
   deliveries: DeliveryRepository;
@@ -27,19 +27,39 @@ export class DeliveryEngine {
   constructor(private readonly deps: DeliveryEngineDeps) {}
 
   /**
-   * Stores a new notification with its planned deliveries and reports them, in tx. Throws a duplicate-key error
-   * when the idempotency key is taken.
+   * Stores a new notification with its planned deliveries, in tx, and reports them all in one status event. An
+   * in-app delivery due now is handed to the inbox by that event (stored SENT, reported ACCEPTED then SENT with its
+   * content), so it needs no job. Returns the deliveries as stored. Throws a duplicate-key error when the
+   * idempotency key is taken.
    */
-  async accept(tx: UnitOfWork, notification: NotificationDoc, deliveries: readonly DeliveryDoc[], at: Date): Promise<void> {
-    const misplanned = deliveries.find((d) => !startsWell(d));
+  async accept(tx: UnitOfWork, notification: NotificationDoc, planned: readonly DeliveryDoc[], at: Date): Promise<DeliveryDoc[]> {
+    const misplanned = planned.find((d) => !startsWell(d));
     if (misplanned) {
       throw new Error(`delivery ${misplanned._id} was planned as ${DeliveryState[misplanned.state]}#${misplanned.attempt}, where no delivery starts`);
     }
-    const purgeAt = this.deps.deliveries.purgeAtOnInsert(deliveries, at);
+    const reported: ReportedChange[] = [];
+    const stored = planned.map((delivery) => {
+      reported.push({ delivery });
+      return handedOverOnAcceptance(delivery) ? this.moveUnstored(delivery, handOverToInbox(1, inboxContent(notification)), at, reported) : delivery;
+    });
+    const purgeAt = this.deps.deliveries.purgeAtOnInsert(stored, at);
     await this.deps.notifications.insert(tx, notification, purgeAt);
-    await this.deps.deliveries.insert(tx, deliveries, purgeAt);
-    await tx.emit('notification.status.changed', notificationAccepted(notification));
-    for (const delivery of deliveries) await tx.emit('notification.status.changed', deliveryChanged(delivery, at));
+    await this.deps.deliveries.insert(tx, stored, purgeAt);
+    await tx.emit('notification.status.changed', notificationAccepted(notification, reported));
+    return stored;
+  }
+
+  /** A delivery not yet stored after the moves, each decided as if stored; what is news is added to reported. */
+  private moveUnstored(planned: DeliveryDoc, moves: readonly Move[], at: Date, reported: ReportedChange[]): DeliveryDoc {
+    let current = planned;
+    for (const move of moves) {
+      const change = decide(current, move, at);
+      if (!change) throw new Error(`delivery ${planned._id} cannot make the move ${move.kind} from ${DeliveryState[current.state]}`);
+      const next: DeliveryDoc = { ...current, ...change, updatedAt: at };
+      if (reports(current, next)) reported.push({ delivery: next, inbox: move.kind === 'succeed' ? move.inbox : undefined });
+      current = next;
+    }
+    return current;
   }
 
   /** Makes one move in tx: the delivery after it, or null when it was not moved. */

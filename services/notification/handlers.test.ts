@@ -41,10 +41,11 @@ describe('SendNotification', () => {
     ]);
     const { notification, duplicate } = await h.client.sendNotification(request('t1/first', 'ann'));
     expect(duplicate).toBe(false);
-    expect(notification).toMatchObject({ idempotencyKey: 't1/first', priority: Priority.MEDIUM, source: 'tester', state: DeliveryState.ACCEPTED });
+    expect(notification).toMatchObject({ idempotencyKey: 't1/first', priority: Priority.MEDIUM, source: 'tester', state: DeliveryState.SENT });
+    // The in-app delivery was handed to the inbox by the acceptance itself.
     expect(notification!.deliveries.map((d) => [d.channel, d.state, d.provider])).toEqual([
       [Channel.EMAIL, DeliveryState.ACCEPTED, 'fake-email'],
-      [Channel.IN_APP, DeliveryState.ACCEPTED, 'inbox'],
+      [Channel.IN_APP, DeliveryState.SENT, 'inbox'],
     ]);
 
     const sent = await until('both deliveries sent', async () => {
@@ -56,12 +57,19 @@ describe('SendNotification', () => {
     expect(email).toMatchObject({ attempts: 1, provider: 'fake-email', providerMessageId: `fake-email-${email.deliveryId}-1` });
     expect(inApp).toMatchObject({ attempts: 1, provider: 'inbox' });
 
-    expect(h.statuses.states(email.deliveryId)).toEqual(['ACCEPTED#0', 'PROCESSING#1', 'SENT#1']);
-    const inboxEvents = h.statuses.of(inApp.deliveryId);
-    expect(inboxEvents.map((e) => DeliveryState[e.state])).toEqual(['ACCEPTED', 'PROCESSING', 'SENT']);
-    expect(inboxEvents[2].inbox).toMatchObject({ title: 'Invoice overdue', body: 'Invoice inv-1 is 30 days overdue', data: { invoice: 'inv-1' } });
-    const accepted = h.statuses.events.find((e) => e.notificationId === notification!.notificationId && e.deliveryId === '');
-    expect(accepted?.state).toBe(DeliveryState.ACCEPTED);
+    expect(h.statuses.states(email.deliveryId)).toEqual(['ACCEPTED#0', 'SENT#1']);
+    const inboxChanges = h.statuses.of(inApp.deliveryId);
+    expect(inboxChanges.map((e) => `${DeliveryState[e.state]}#${e.attempt}`)).toEqual(['ACCEPTED#0', 'SENT#1']);
+    expect(inboxChanges[1].inbox).toMatchObject({ title: 'Invoice overdue', body: 'Invoice inv-1 is 30 days overdue', data: { invoice: 'inv-1' } });
+    // One event reports the acceptance: the notification, then each delivery's changes in the same unit of work.
+    const accepted = h.statuses.events.filter((e) => e.notificationId === notification!.notificationId && e.deliveryId === '');
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0].state).toBe(DeliveryState.ACCEPTED);
+    expect(accepted[0].deliveryChanges.map((c) => [c.deliveryId, DeliveryState[c.state]])).toEqual([
+      [email.deliveryId, 'ACCEPTED'],
+      [inApp.deliveryId, 'ACCEPTED'],
+      [inApp.deliveryId, 'SENT'],
+    ]);
     expect(h.providers.get(Channel.EMAIL)!.calls.find((m) => m.deliveryId === email.deliveryId)).toMatchObject({
       address: 'ann@example.com',
       title: 'Invoice overdue',

@@ -4,6 +4,7 @@ import type { Client } from '@connectrpc/connect';
 import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import type { PreferenceService } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { INBOX_PROVIDER } from '../common/delivery-state.js';
 import { type PeriodicTask, startPeriodic } from '../platform/periodic.js';
 import type { ServiceModule } from '../platform/service.js';
 import { createAccept } from './accept.js';
@@ -52,7 +53,7 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
       const metrics = new NotificationMetrics(rt.metrics.registry);
 
       const providers = overrides.providers ?? createProviders(config.providers, { log: rt.log });
-      const providerName = (channel: Channel) => (channel === Channel.IN_APP ? 'inbox' : (providers.get(channel)?.name ?? ''));
+      const providerName = (channel: Channel) => (channel === Channel.IN_APP ? INBOX_PROVIDER : (providers.get(channel)?.name ?? ''));
       const gates = new Map<string, BreakerGate>();
       const gate = (provider: ChannelProvider) => {
         let existing = gates.get(provider.name);

@@ -5,7 +5,10 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
+  type DeliveryStatusChange,
+  DeliveryStatusChangeSchema,
   type InboxContent,
+  InboxContentSchema,
   type NotificationStatusChanged,
   NotificationStatusChangedSchema,
 } from '../../gen/pulse/events/v1/events_pb.js';
@@ -13,8 +16,19 @@ import { newId } from '../platform/ids.js';
 import type { DeliveryDoc } from './deliveries.js';
 import { type NotificationDoc, toRecipient } from './notifications.js';
 
-/** The notification as a whole was accepted (before its deliveries are reported). */
-export function notificationAccepted(doc: NotificationDoc): NotificationStatusChanged {
+/** A delivery as one of the changes reported together, with the inbox content it hands over, if any. */
+export interface ReportedChange {
+  delivery: DeliveryDoc;
+  inbox?: InboxContent;
+}
+
+/** What the inbox stores for an in-app delivery of the notification. */
+export function inboxContent(notification: NotificationDoc): InboxContent {
+  return create(InboxContentSchema, { ...notification.content });
+}
+
+/** The notification was accepted, with the changes of its deliveries made in the same unit of work, in order. */
+export function notificationAccepted(doc: NotificationDoc, changes: readonly ReportedChange[]): NotificationStatusChanged {
   return create(NotificationStatusChangedSchema, {
     eventId: newId('evt'),
     occurredAt: timestampFromDate(doc.createdAt),
@@ -27,6 +41,20 @@ export function notificationAccepted(doc: NotificationDoc): NotificationStatusCh
     attempt: 0,
     acceptedAt: timestampFromDate(doc.createdAt),
     causeId: doc.causeId,
+    deliveryChanges: changes.map(({ delivery, inbox }) => deliveryStatusChange(delivery, inbox)),
+  });
+}
+
+function deliveryStatusChange(doc: DeliveryDoc, inbox?: InboxContent): DeliveryStatusChange {
+  return create(DeliveryStatusChangeSchema, {
+    deliveryId: doc._id,
+    userId: doc.userId,
+    channel: doc.channel,
+    state: doc.state,
+    attempt: doc.attempt,
+    provider: doc.provider,
+    reason: doc.reason,
+    inbox,
   });
 }
 

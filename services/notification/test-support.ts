@@ -7,7 +7,13 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { type Client, Code, ConnectError, createClient, createRouterTransport } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { type NotificationStatusChanged, NotificationStatusChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
+import {
+  type DeliveryStatusChange,
+  DeliveryStatusChangeSchema,
+  type NotificationStatusChanged,
+  NotificationStatusChangedSchema,
+} from '../../gen/pulse/events/v1/events_pb.js';
+import { DeliveryJobSchema } from '../../gen/pulse/notification/v1/delivery_job_pb.js';
 import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import {
   DeliveryDecision,
@@ -129,16 +135,38 @@ export function watchTransactions(store: Store): { inside(): boolean; stop(): vo
   };
 }
 
+function ownChange(e: NotificationStatusChanged): DeliveryStatusChange {
+  const { deliveryId, userId, channel, state, attempt, provider, reason, inbox } = e;
+  return create(DeliveryStatusChangeSchema, { deliveryId, userId, channel, state, attempt, provider, reason, inbox });
+}
+
 /** Everything notification emitted on notification.status.changed, in arrival order. */
 export class StatusLog {
   readonly events: NotificationStatusChanged[] = [];
 
-  of(deliveryId: string): NotificationStatusChanged[] {
-    return this.events.filter((e) => e.deliveryId === deliveryId);
+  /** The changes reported for one delivery, whether an event's own or among its delivery_changes, in order. */
+  of(deliveryId: string): DeliveryStatusChange[] {
+    return this.events.flatMap((e) => [...(e.deliveryId === '' ? [] : [ownChange(e)]), ...e.deliveryChanges]).filter((c) => c.deliveryId === deliveryId);
   }
 
   states(deliveryId: string): string[] {
     return this.of(deliveryId).map((e) => `${DeliveryState[e.state]}#${e.attempt}`);
+  }
+}
+
+/** Every message notification published (status changes and delivery jobs), in arrival order. */
+export class MessageLog {
+  readonly messages: { routingKey: string; body: Uint8Array }[] = [];
+
+  /** The messages about one notification, by routing key. */
+  of(notificationId: string): string[] {
+    return this.messages
+      .filter(({ routingKey, body }) =>
+        routingKey === 'notification.status.changed'
+          ? fromBinary(NotificationStatusChangedSchema, body).notificationId === notificationId
+          : fromBinary(DeliveryJobSchema, body).notificationId === notificationId,
+      )
+      .map((m) => m.routingKey);
   }
 }
 
@@ -156,6 +184,7 @@ export interface Harness {
   preference: FakePreference;
   providers: Map<Channel, FakeProvider>;
   statuses: StatusLog;
+  messages: MessageLog;
   publish<N extends EventName>(name: N, event: EventOf<N>): Promise<void>;
   stop(): Promise<void>;
 }
@@ -197,6 +226,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       statuses.events.push(fromBinary(NotificationStatusChangedSchema, delivery.body));
     },
   );
+  const messages = new MessageLog();
+  await bus.consume(
+    { name: 'test.all', bindings: ['notification.#'], deadLetterQueue: 'test.dlq', prefetch: 10_000, maxAttempts: 1, retryDelaysMs: [1] },
+    async ({ routingKey, body }) => {
+      messages.messages.push({ routingKey, body });
+    },
+  );
   const running = await startService(notificationModule({ preference: preference.client, providers: new Map(providers) }), {
     env: { ...TEST_ENV, ...options.env },
     bus,
@@ -224,6 +260,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     preference,
     providers,
     statuses,
+    messages,
     async publish(name, event) {
       // The event id is the message id, as the outbox publishes it: publishing the same event twice is a redelivery.
       const id = (event as { eventId?: string }).eventId || newId('evt');

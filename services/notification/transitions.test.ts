@@ -196,7 +196,13 @@ describe('what a move tells the status service', () => {
     expect(reports(waiting, { ...waiting, dueAt: later, jobId: null })).toBe(false);
     expect(reports(waiting, { ...waiting, reason: 'retry: 503' })).toBe(true);
     expect(reports(waiting, { ...waiting, attempt: 3 })).toBe(true);
-    expect(reports(waiting, { ...waiting, state: S.PROCESSING })).toBe(true);
+    expect(reports(waiting, { ...waiting, state: S.SENT })).toBe(true);
+  });
+
+  it('does not report the hand-over to a provider: the outcome carries the attempt', () => {
+    const waiting = delivery(S.DEFERRED, 2, { reason: 'retry: 503', dueAt: at });
+    expect(reports(waiting, { ...waiting, state: S.PROCESSING, reason: '' })).toBe(false);
+    expect(reports(delivery(S.ACCEPTED, 0), delivery(S.PROCESSING, 1))).toBe(false);
   });
 });
 

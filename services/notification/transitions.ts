@@ -3,9 +3,9 @@
 // ordering rules (common/delivery-state.ts) let its state replace the current one, so notification never stores a
 // change that the status service would ignore as a step back. The delivery engine (delivery-engine.ts) stores
 // what is decided here, if the delivery is still as it was read, and reports it.
-import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import type { InboxContent } from '../../gen/pulse/events/v1/events_pb.js';
-import { movesForward, waitsAgain } from '../common/delivery-state.js';
+import { INBOX_PROVIDER, movesForward, waitsAgain } from '../common/delivery-state.js';
 import type { DeliveryChange, DeliveryDoc } from './deliveries.js';
 import type { NextStep } from './retry-policy.js';
 
@@ -94,9 +94,29 @@ export function decide(seen: DeliveryDoc, move: Move, at: Date): DeliveryChange 
   return movesForward(seen, change) || waitsAgain(seen, change) ? change : null;
 }
 
-/** Whether a stored change is news for the status service: another wait for the same open breaker is not. */
+/**
+ * Whether a stored change is news for the status service. Another wait for the same open breaker is not; nor is the
+ * hand-over to a provider (PROCESSING): the attempt's outcome reports it, which spares a message per attempt.
+ */
 export function reports(before: DeliveryDoc, after: DeliveryDoc): boolean {
+  if (after.state === S.PROCESSING) return false;
   return after.state !== before.state || after.attempt !== before.attempt || after.reason !== before.reason;
+}
+
+/**
+ * The moves that hand an in-app delivery to the inbox for `attempt`: started and SENT at once, since the status
+ * event carrying the content is the hand-over itself, so there is no outcome to lose between them.
+ */
+export function handOverToInbox(attempt: number, inbox: InboxContent): Move[] {
+  return [
+    { kind: 'start', attempt, provider: INBOX_PROVIDER },
+    { kind: 'succeed', state: S.SENT, providerMessageId: '', digestSize: 0, inbox },
+  ];
+}
+
+/** An in-app delivery due now is handed to the inbox by the event that reports its acceptance: it needs no job. */
+export function handedOverOnAcceptance(planned: DeliveryDoc): boolean {
+  return planned.channel === Channel.IN_APP && planned.state === S.ACCEPTED;
 }
 
 /**

@@ -3,19 +3,19 @@
 //   1. deliveries already past this attempt, or held by another job, are left alone (duplicate or stale job);
 //   2. expired ones become EXPIRED;
 //   3. an open breaker defers them until it reopens, without using up an attempt;
-//   4. they are marked PROCESSING (attempt n) with a conditional update, so only one worker sends an attempt;
+//   4. they are marked PROCESSING (attempt n) with a conditional update, so only one worker sends an attempt (not
+//      reported to status: the outcome is, with its attempt);
 //   5. the provider is called through its breaker, with a deadline;
 //   6. the outcome moves them on: SENT / DELIVERED, or the next step of the retry policy (retry-policy.ts).
 // A job redelivered after a crash finds its deliveries PROCESSING for its attempt: once the processing lease has run
 // out, that is an unknown outcome and goes through the same policy (the scheduler does the same for deliveries
-// whose job is gone). In-app deliveries are "sent" by handing the content to the status service's inbox.
+// whose job is gone). In-app deliveries are "sent" by handing the content to the status service's inbox; only those
+// that waited (quiet hours) come here, the others are handed over on acceptance (delivery-engine.ts).
 //
 // Each step is its own unit of work, never the consumer's: a provider call must not sit inside a store transaction
 // that MongoDB may run twice. Every change of a delivery is a move of the delivery engine (delivery-engine.ts).
-import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { Channel, DeliveryState, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { InboxContentSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import type { DeliveryJob } from '../../gen/pulse/notification/v1/delivery_job_pb.js';
 import { throughBreaker } from '../platform/breaker.js';
 import type { Logger } from '../platform/log.js';
@@ -29,7 +29,8 @@ import { channelLabel, type NotificationMetrics, priorityLabel } from './metrics
 import type { NotificationDoc, NotificationRepository } from './notifications.js';
 import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendResult } from './providers/provider.js';
 import { classify, type Failure, nextStep, type NextStep, type RetryPolicy } from './retry-policy.js';
-import { moveFor } from './transitions.js';
+import { inboxContent } from './status-events.js';
+import { handOverToInbox, moveFor } from './transitions.js';
 
 const S = DeliveryState;
 
@@ -155,17 +156,7 @@ export class DeliveryWorker {
   private async deliverToInbox(delivery: DeliveryDoc, attempt: number, at: Date): Promise<void> {
     const notification = await this.deps.notifications.get(delivery.notificationId);
     if (!notification) throw new Error(`notification ${delivery.notificationId} of delivery ${delivery._id} is missing`);
-    const inbox = create(InboxContentSchema, { ...notification.content });
-    // PROCESSING and SENT in one unit of work: handing over to the inbox is the status event itself, so there is
-    // no outcome to lose between them.
-    const sent = await this.deps.engine.moveThrough(
-      delivery,
-      [
-        { kind: 'start', attempt, provider: 'inbox' },
-        { kind: 'succeed', state: S.SENT, providerMessageId: '', digestSize: 0, inbox },
-      ],
-      at,
-    );
+    const sent = await this.deps.engine.moveThrough(delivery, handOverToInbox(attempt, inboxContent(notification)), at);
     if (sent) this.recordSent([delivery], 'sent', at);
   }
 

@@ -35,6 +35,8 @@ export interface PlatformConfig {
   mongodbUri: string | undefined;
   /** Where the embedded store journals its writes (no MONGODB_URI): survives process crashes. */
   dataDir: string | undefined;
+  /** Each service's database is `<prefix><service>` (a benchmark or test run keeps to databases of its own). */
+  databasePrefix: string;
   tokens: TokenRegistry;
   /** Static tokens and (when configured) JWTs: who a credential stands for (auth-config.ts). */
   authenticator: Authenticator;
@@ -127,6 +129,7 @@ export function readPlatformConfig(env: EnvReader, module: Pick<ServiceModule<un
     amqpUrl: env.url('AMQP_URL', undefined, ['amqp', 'amqps']),
     mongodbUri: env.url('MONGODB_URI', undefined, ['mongodb', 'mongodb+srv']),
     dataDir: env.string('PULSE_DATA_DIR'),
+    databasePrefix: databasePrefix(env),
     tokens: auth.tokens,
     authenticator: auth.authenticator,
     unscopedCallers: auth.unscoped,
@@ -153,6 +156,13 @@ export function readPlatformConfig(env: EnvReader, module: Pick<ServiceModule<un
   };
 }
 
+/** MongoDB refuses database names with these characters, and the journal file takes the same name. */
+function databasePrefix(env: EnvReader): string {
+  const prefix = env.string('PULSE_DATABASE_PREFIX', 'pulse_');
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(prefix)) env.invalid('PULSE_DATABASE_PREFIX', 'must be letters, digits, _ or - (at most 40)');
+  return prefix;
+}
+
 async function openBus(config: PlatformConfig, deps: { log: Logger; metrics: Metrics }): Promise<EventBus> {
   if (!config.amqpUrl) return new EmbeddedBus();
   const { connectRabbitBus } = await import('./bus/rabbitmq.js');
@@ -169,7 +179,7 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
   const log = options.log ?? createLogger(name, platform.logLevel);
   const metrics = new Metrics(name);
   const tracer = createTracer(name);
-  const store = options.store ?? (await openStore(name, platform.mongodbUri, platform.dataDir));
+  const store = options.store ?? (await openStore(name, platform.mongodbUri, platform.dataDir, platform.databasePrefix));
   const bus = options.bus ?? (await openBus(platform, { log, metrics }));
   if (bus.kind === 'embedded') metrics.busConnected.set(1); // in process: connected for as long as it runs
   const outbox = new Outbox(store, bus, { log, metrics, tracer }, platform.retention.outboxSeconds);

@@ -1,4 +1,5 @@
 // A unit of work: store writes and the events they cause, committed together (see bus/outbox.ts).
+import { context } from '@opentelemetry/api';
 import type { EventBus } from './bus/bus.js';
 import type { EventName, EventOf } from './bus/events.js';
 import type { Outbox, OutboxRow } from './bus/outbox.js';
@@ -23,13 +24,21 @@ export function createTransact(store: Store, outbox: Outbox, bus: EventBus): Tra
     const result = await store.transaction(async (tx) => {
       rows = []; // MongoDB may run the function again after a transient conflict
       hooks = [];
-      return fn({
+      const done = await fn({
         collection: (name) => tx.collection(name),
         emit: async (name, event) => {
-          rows.push(await outbox.add(tx, name, event));
+          rows.push(outbox.row(name, event));
         },
-        afterCommit: (hook) => void hooks.push(hook),
+        // A hook runs in the context it was registered in (the span of the event whose handler registered it, when
+        // a batch of events shares the unit of work).
+        afterCommit: (hook) => {
+          const registeredIn = context.active();
+          hooks.push(() => context.with(registeredIn, hook));
+        },
       });
+      // Every event of the unit of work in one write.
+      await outbox.write(tx, rows);
+      return done;
     });
     outbox.publishCommitted(rows);
     for (const hook of hooks) {

@@ -186,6 +186,45 @@ describe('applying status changes', () => {
     expect(text).toMatch(/pulse_notification_deliveries_final_total\{[^}]*channel="in_app"[^}]*state="delivered"[^}]*\} 1\n/);
   });
 
+  it('applies an acceptance with its deliveries in one event, handing the in-app one to the inbox', async () => {
+    const accepted = change({
+      notificationId: 'ntf-acc',
+      recipient: { target: { case: 'userId', value: 'ivy' } },
+      userId: 'ivy',
+      state: S.ACCEPTED,
+      deliveryChanges: [
+        { deliveryId: 'dlv-acc-email', userId: 'ivy', channel: Channel.EMAIL, state: S.ACCEPTED, provider: 'smtp' },
+        { deliveryId: 'dlv-acc-sms', userId: 'ivy', channel: Channel.SMS, state: S.DEFERRED, attempt: 1, provider: 'twilio', reason: 'quiet hours' },
+        { deliveryId: 'dlv-acc-app', userId: 'ivy', channel: Channel.IN_APP, state: S.ACCEPTED, provider: 'inbox' },
+        { deliveryId: 'dlv-acc-app', userId: 'ivy', channel: Channel.IN_APP, state: S.SENT, attempt: 1, provider: 'inbox', inbox: { title: 'Welcome' } },
+      ],
+    });
+    await send(accepted);
+    const status = await stateOf('ntf-acc');
+    expect(summary(status)).toEqual({
+      state: 'DELIVERED',
+      deliveries: ['dlv-acc-app:DELIVERED@1/inbox', 'dlv-acc-email:ACCEPTED@0/smtp', 'dlv-acc-sms:DEFERRED@1/twilio'],
+    });
+    expect(status.deliveries[0].history.map((h) => `${S[h.state]}#${h.attempt}`)).toEqual(['ACCEPTED#0', 'SENT#1', 'DELIVERED#1']);
+    expect(status.deliveries[2].reason).toBe('quiet hours');
+    expect((await api.listInbox({ userId: 'ivy' })).items.map((i) => [i.deliveryId, i.title])).toEqual([['dlv-acc-app', 'Welcome']]);
+
+    // The outcome that follows moves the email on; the same acceptance again (a new event) changes nothing.
+    await send(change({ notificationId: 'ntf-acc', deliveryId: 'dlv-acc-email', userId: 'ivy', channel: Channel.EMAIL, state: S.SENT, attempt: 1, provider: 'smtp' }));
+    await send(create(NotificationStatusChangedSchema, { ...accepted, eventId: 'evt-acc-again' }));
+    const after = await stateOf('ntf-acc');
+    expect(summary(after).deliveries).toEqual(['dlv-acc-app:DELIVERED@1/inbox', 'dlv-acc-email:SENT@1/smtp', 'dlv-acc-sms:DEFERRED@1/twilio']);
+    expect(after.deliveries[1].history.map((h) => S[h.state])).toEqual(['ACCEPTED', 'SENT']);
+    expect((await api.listInbox({ userId: 'ivy' })).items).toHaveLength(1);
+  });
+
+  it('refuses a delivery change without a delivery id', async () => {
+    const bad = change({ notificationId: 'ntf-bad', state: S.ACCEPTED, deliveryChanges: [{ channel: Channel.EMAIL, state: S.ACCEPTED }] });
+    await platform.transaction(async (tx) => tx.emit('notification.status.changed', bad));
+    await until('the event dead-lettered', () => platform.bus.peek('pulse.status.dlq').some((d) => d.id === bad.eventId));
+    await expect(api.getStatus({ notificationId: 'ntf-bad' })).rejects.toThrow();
+  });
+
   it('leaves a SENT without inbox content as SENT', async () => {
     await send(change({ notificationId: 'ntf-bare', deliveryId: 'dlv-bare', userId: 'ann', channel: Channel.IN_APP, state: S.SENT, attempt: 1 }));
     expect(summary(await stateOf('ntf-bare')).deliveries).toEqual(['dlv-bare:SENT@1/']);

@@ -72,6 +72,15 @@ export interface Advanced {
   after: DeliveryDoc;
 }
 
+/** A delivery advanced by some of the steps asked for. */
+export interface Applied extends Advanced {
+  applied: readonly Step[];
+}
+
+function isStepList(step: Step | readonly Step[]): step is readonly Step[] {
+  return Array.isArray(step);
+}
+
 /** A change noted for watchers. */
 export interface ChangeNote {
   notificationId: string;
@@ -143,33 +152,43 @@ export class StatusRepository {
   }
 
   /**
-   * Applies step to the delivery (created from init when new); null when the step is ignored or the delivery is
-   * unknown and there is no init. A step that depends on the current timeline (its attempt) is given as a function.
+   * Applies steps in turn to the delivery (created from init when new), each only when it moves the timeline
+   * forward, in one write; returns the delivery before and after, with the steps applied. Null when none applied,
+   * or the delivery is unknown and there is no init. A step that depends on the current timeline (its attempt) is
+   * given as a function.
    */
   async advanceDelivery(
     tx: TxScope,
     deliveryId: string,
-    step: Step | ((current: DeliveryDoc) => Step),
+    step: Step | readonly Step[] | ((current: DeliveryDoc) => Step),
     init?: DeliveryInit,
-  ): Promise<Advanced | null> {
+  ): Promise<Applied | null> {
     const deliveries = tx.collection<DeliveryDoc>(DELIVERIES);
     return compareAndSet(`delivery "${deliveryId}"`, async () => {
       const before = await deliveries.findOne({ _id: deliveryId });
       if (!before && !init) return null;
-      const next = typeof step === 'function' ? (before ? step(before) : undefined) : step;
-      const timeline = next && advance(before ?? undefined, next, before?.channel ?? init!.channel);
+      const steps = typeof step === 'function' ? (before ? [step(before)] : []) : isStepList(step) ? step : [step];
+      const channel = before?.channel ?? init!.channel;
+      let timeline: Timeline | undefined;
+      const applied: Step[] = [];
+      for (const next of steps) {
+        const moved = advance(timeline ?? before ?? undefined, next, channel);
+        if (!moved) continue;
+        timeline = moved;
+        applied.push(next);
+      }
       if (!timeline) return null;
       if (!before) {
         const after: DeliveryDoc = { _id: deliveryId, ...init!, ...timeline, revision: 1, purgeAt: null };
-        // Taken: created meanwhile, so apply the step on top of it.
-        return (await insertIfAbsent(deliveries, after)) ? { before: null, after } : RETRY;
+        // Taken: created meanwhile, so apply the steps on top of it.
+        return (await insertIfAbsent(deliveries, after)) ? { before: null, after, applied } : RETRY;
       }
       const after: DeliveryDoc = { ...before, ...timeline, revision: before.revision + 1 };
       const { matchedCount } = await deliveries.updateOne(
         { _id: deliveryId, revision: before.revision },
         { $set: { ...timeline, revision: after.revision } },
       );
-      return matchedCount === 1 ? { before, after } : RETRY;
+      return matchedCount === 1 ? { before, after, applied } : RETRY;
     });
   }
 

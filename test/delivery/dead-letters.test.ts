@@ -96,13 +96,11 @@ describe('a recipient the SMTP server refuses for good', () => {
     });
     expect(timeline.map((h) => [S[h.state], h.attempt])).toEqual([
       ['ACCEPTED', 0],
-      ['PROCESSING', 1],
       ['FAILED', 1],
       ['DEFERRED', 2],
-      ['PROCESSING', 2],
       ['SENT', 2],
     ]);
-    expect(timeline[3].reason).toBe('replay');
+    expect(timeline[2].reason).toBe('replay');
 
     // Replayed dead letters are listed only on request, with when; replaying again does nothing.
     expect((await rig.api.notification.listDeadLetters({ filter: { channel: Channel.EMAIL } })).deadLetters.filter((d) => d.notificationId === id)).toEqual([]);
@@ -141,19 +139,19 @@ describe('a recipient the SMTP server keeps refusing for now', () => {
     for (const id of ids) expect(mailsOf(rig.smtp, id)).toHaveLength(1);
 
     // Released at most RATE per second: the i-th replay (oldest first) is due i/RATE s after the call, no sooner.
-    const started = await Promise.all(
+    const sentAt = await Promise.all(
       ids.map(async (id) => {
         const history = await until('status to show SENT', async () => {
           const d = (await rig.api.status.getStatus({ notificationId: id })).status!.deliveries[0];
           return d.state === S.SENT && d.history;
         });
-        return timestampDate(history.filter((h) => h.state === S.PROCESSING).at(-1)!.at!).getTime();
+        return timestampDate(history.at(-1)!.at!).getTime(); // SENT: the replay cannot have been sent before it was due
       }),
     );
-    started.sort((a, b) => a - b);
-    started.forEach((at, i) => expect(at - replayCalledAt, `replay ${i}`).toBeGreaterThanOrEqual((i * 1000) / RATE));
-    const spread = started[2] - started[0];
-    console.log(`[delivery] replay of 3 dead letters at ${RATE}/s: sends started over ${spread} ms, each email received once`);
+    sentAt.sort((a, b) => a - b);
+    sentAt.forEach((at, i) => expect(at - replayCalledAt, `replay ${i}`).toBeGreaterThanOrEqual((i * 1000) / RATE));
+    const spread = sentAt[2] - sentAt[0];
+    console.log(`[delivery] replay of 3 dead letters at ${RATE}/s: sent over ${spread} ms, each email received once`);
     expect((await rig.api.notification.replayDeadLetters({ filter: { channel: Channel.EMAIL, reason: 'smtp 451' } })).replayedCount).toBe(0);
   });
 });

@@ -85,7 +85,8 @@ describeBroker('poison messages on every consumed routing key', () => {
   const seed = Date.now() % 1_000_000;
 
   beforeAll(async () => {
-    env = await startIsolatedMesh({ LOG_LEVEL: 'info' });
+    // No digest window: a LOW email goes to its lane at once.
+    env = await startIsolatedMesh({ LOG_LEVEL: 'info', NOTIFICATION_DIGEST_WINDOW_MS: '0' });
     api = meshClients(env.mesh.urls, env.mesh.token);
     broker = await RawBroker.open(env.vhost);
     bindings = await eventBindings(env.vhost);
@@ -197,9 +198,10 @@ async function driveEveryConsumer(api: MeshClients, seed: number): Promise<void>
   });
   await api.ingestion.requestAssistance({ requestId: `after-poison-${seed}`, topic: 'sales', description: 'Upsell opportunity', botId: 'bot' });
   const userId = `after-poison-user-${seed}`;
+  // Email, not in-app: an in-app delivery is handed to the inbox on acceptance, without a job on its lane.
   await api.preference.updatePreferences({
-    preferences: { userId, defaultChannels: [Channel.IN_APP] },
-    updateMask: { paths: ['default_channels'] },
+    preferences: { userId, contacts: { email: `${userId}@example.test` }, defaultChannels: [Channel.EMAIL] },
+    updateMask: { paths: ['contacts', 'default_channels'] },
   });
   for (const priority of Object.values(Priority).filter((p): p is Priority => typeof p === 'number' && p !== Priority.UNSPECIFIED)) {
     await api.notification.sendNotification({

@@ -1,7 +1,7 @@
 // One suite for the store interface, run against every backing: the embedded store always, MongoDB whenever
 // MONGODB_URI is set (there is no MongoDB server on the development machines; `npm run test:mongo` runs both).
 // Transaction isolation has its own suite (isolation.contract.test.ts).
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { type Doc, DuplicateKeyError, isDuplicateKey, type Store } from '../../s
 import { MemoryStore } from '../../services/platform/store/memory.js';
 import { rejectionOf } from '../support/rejection.js';
 import { type Backing, storeBackings } from './backings.js';
+import { journalFrames } from './journal-frames.js';
 
 interface Item extends Doc {
   group: string;
@@ -146,6 +147,52 @@ describe.each(storeBackings('store suite'))('store backing: $name', (backing: Ba
     expect(found!.at!.getTime()).toBe(at.getTime());
   });
 
+  it('inserts many in order, stopping at a duplicate _id and keeping the ones before it', async () => {
+    const items = fresh();
+    expect(await items.insertMany([])).toEqual({ insertedCount: 0 });
+    expect(await items.insertMany([{ _id: 'a', group: 'g', n: 1 }, { _id: 'b', group: 'g', n: 2 }])).toEqual({ insertedCount: 2 });
+    const stopped = items.insertMany([{ _id: 'c', group: 'g', n: 3 }, { _id: 'a', group: 'g', n: 9 }, { _id: 'd', group: 'g', n: 4 }]);
+    await expect(stopped).rejects.toSatisfy(isDuplicateKey);
+    expect((await items.find({}, { sort: { _id: 1 } })).map((d) => [d._id, d.n])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]);
+  });
+
+  it('runs a bulk write in order, each operation seeing the ones before it', async () => {
+    const items = fresh();
+    await items.insertOne({ _id: 'old', group: 'g', n: 1 });
+    const result = await items.bulkWrite([
+      { insertOne: { document: { _id: 'new', group: 'h', n: 1 } } },
+      { updateOne: { filter: { _id: 'new' }, update: { $inc: { n: 10 } } } },
+      // Matches only the version the operation before made.
+      { updateOne: { filter: { group: 'h', n: 11 }, update: { $set: { group: 'g' } } } },
+      { updateOne: { filter: { _id: 'up' }, update: { $set: { group: 'u', n: 5 } }, upsert: true } },
+      { updateOne: { filter: { _id: 'none' }, update: { $set: { n: 0 } } } },
+      { deleteOne: { filter: { _id: 'old' } } },
+      { deleteOne: { filter: { _id: 'none' } } },
+    ]);
+    expect(result).toEqual({ insertedCount: 1, matchedCount: 2, modifiedCount: 2, deletedCount: 1, upsertedCount: 1 });
+    expect((await items.find({}, { sort: { _id: 1 } })).map((d) => [d._id, d.group, d.n])).toEqual([
+      ['new', 'g', 11],
+      ['up', 'u', 5],
+    ]);
+    expect(await items.bulkWrite([])).toEqual({ insertedCount: 0, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0 });
+  });
+
+  it('stops a bulk write at a duplicate key, keeping the operations before it', async () => {
+    const items = fresh();
+    await items.insertOne({ _id: 'a', group: 'g', n: 1 });
+    const stopped = items.bulkWrite([
+      { updateOne: { filter: { _id: 'a' }, update: { $inc: { n: 1 } } } },
+      { insertOne: { document: { _id: 'a', group: 'g', n: 0 } } },
+      { deleteOne: { filter: { _id: 'a' } } },
+    ]);
+    await expect(stopped).rejects.toSatisfy(isDuplicateKey);
+    expect((await items.find({})).map((d) => [d._id, d.n])).toEqual([['a', 2]]);
+  });
+
   it('commits a transaction as a whole, and rolls every write back when it throws', async () => {
     const name = `tx_${++seq}`;
     const items = store.collection<Item>(name);
@@ -245,11 +292,33 @@ describe('embedded store journal', () => {
       });
       await store.transaction(async (tx) => void (await tx.collection<Item>('items').find({}))); // reads only: no frame
       await items.updateMany({ group: 'g' }, { $set: { group: 'h' } });
-      const data = readFileSync(join(dir, 'pulse_frames.journal'));
-      let frames = 0;
       // The compaction on open wrote one frame (empty); then one per commit.
-      for (let offset = 0; offset < data.length; offset += 4 + data.readUInt32BE(offset)) frames++;
-      expect(frames).toBe(1 + 4);
+      expect(journalFrames(join(dir, 'pulse_frames.journal'))).toBe(1 + 4);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes an insertMany or a bulk write outside transactions as one frame, and replays it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-journal-'));
+    try {
+      const store = MemoryStore.withJournal('pulse_bulk', dir);
+      const items = store.collection<Item>('items');
+      await items.insertMany([1, 2, 3].map((n) => ({ _id: `i${n}`, group: 'g', n })));
+      await items.bulkWrite([
+        { updateOne: { filter: { _id: 'i1' }, update: { $inc: { n: 10 } } } },
+        { deleteOne: { filter: { _id: 'i2' } } },
+        { insertOne: { document: { _id: 'i4', group: 'g', n: 4 } } },
+      ]);
+      expect(journalFrames(join(dir, 'pulse_bulk.journal'))).toBe(1 + 2); // the compaction on open, then one per bulk write
+      const reopened = MemoryStore.withJournal('pulse_bulk', dir);
+      expect((await reopened.collection<Item>('items').find({}, { sort: { _id: 1 } })).map((d) => [d._id, d.n])).toEqual([
+        ['i1', 11],
+        ['i3', 3],
+        ['i4', 4],
+      ]);
+      await reopened.close();
       await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -109,6 +109,66 @@ describe.each(backings)('transaction isolation: $name', (backing: Backing) => {
     expect([`saw ${winner}`, 'duplicate']).toContain(results.find((r) => r !== `inserted ${winner}`));
   });
 
+  it('buffers bulk writes in a transaction: invisible until it commits, all rolled back by a duplicate key', async () => {
+    const { store, rowsOf } = await setup([{ _id: 'taken', n: 0 }]);
+    const written = deferred();
+    const release = deferred();
+    const committing = store.transaction(async (tx) => {
+      await rowsOf(tx).insertMany([
+        { _id: 'a', n: 1 },
+        { _id: 'b', n: 2 },
+      ]);
+      await rowsOf(tx).bulkWrite([{ updateOne: { filter: { _id: 'a' }, update: { $inc: { n: 10 } } } }, { deleteOne: { filter: { _id: 'taken' } } }]);
+      const own = (await rowsOf(tx).find({}, { sort: { _id: 1 } })).map((row) => [row._id, row.n]);
+      written.resolve();
+      await release.promise;
+      return own;
+    });
+    await written.promise;
+    expect((await rowsOf().find({})).map((row) => row._id)).toEqual(['taken']);
+    release.resolve();
+    expect(await committing).toEqual([
+      ['a', 11],
+      ['b', 2],
+    ]);
+    expect((await rowsOf().find({}, { sort: { _id: 1 } })).map((row) => [row._id, row.n])).toEqual([
+      ['a', 11],
+      ['b', 2],
+    ]);
+
+    const failing = store.transaction(async (tx) => {
+      await rowsOf(tx).updateOne({ _id: 'b' }, { $inc: { n: 100 } });
+      await rowsOf(tx).insertMany([
+        { _id: 'c', n: 3 },
+        { _id: 'a', n: 0 },
+      ]);
+    });
+    await expect(failing).rejects.toSatisfy(isDuplicateKey);
+    expect((await rowsOf().find({}, { sort: { _id: 1 } })).map((row) => [row._id, row.n])).toEqual([
+      ['a', 11],
+      ['b', 2],
+    ]);
+  });
+
+  it('lets one of two transactions recording overlapping ids at once win; the other runs again and skips them', async () => {
+    const { store, rowsOf } = await setup();
+    const bothLooked = barrier(2);
+    let attempts = 0;
+    const record = (ids: string[]) =>
+      store.transaction(async (tx) => {
+        const first = ++attempts <= 2;
+        const seen = new Set((await rowsOf(tx).find({ _id: { $in: ids } })).map((row) => row._id));
+        if (first) await bothLooked();
+        const fresh = ids.filter((id) => !seen.has(id));
+        await rowsOf(tx).insertMany(fresh.map((_id) => ({ _id, n: ids.length })));
+        return fresh;
+      });
+    const [left, right] = await Promise.all([record(['1', '2']), record(['2', '3', '4'])]);
+    expect(attempts).toBeGreaterThanOrEqual(3);
+    expect([...left, ...right].sort()).toEqual(['1', '2', '3', '4']);
+    expect((await rowsOf().find({}, { sort: { _id: 1 } })).map((row) => row._id)).toEqual(['1', '2', '3', '4']);
+  });
+
   it('runs a body again after it conflicted with a transaction holding the document, once that one ends', async () => {
     const { store, rowsOf } = await setup([{ _id: 'd', n: 0 }]);
     const holding = deferred();

@@ -1,14 +1,14 @@
-// Idempotent event consumers. Each handled event id is recorded in the service's `inbox` collection in the same
-// unit of work as the handler's effects, so a redelivered or re-published event is acknowledged and skipped, and a
-// handler that fails leaves no trace of itself (and the event is retried).
+// Event consumers: the queue of each, its event decoding, metrics, process spans and failure logging. Consumers with
+// an inbox (the default) are idempotent and batched (inbox-handler.ts); those without handle each event alone.
 import { SpanKind, type Tracer } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { type Doc, isDuplicateKey, type Store } from '../store/collection.js';
+import type { Store } from '../store/collection.js';
 import { withMessageSpan } from '../tracing.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { type Delivery, EXCHANGE, type EventBus, PermanentError, type QueueSpec } from './bus.js';
 import { decodeEvent, EVENT_TYPES, type EventName, type EventOf } from './events.js';
+import { INBOX, type InboxRecord, inboxHandler, type Outcome } from './inbox-handler.js';
 
 interface ConsumerOptions<N extends EventName> {
   /** The queue is `pulse.<service>.<purpose>`. */
@@ -41,15 +41,8 @@ export type ConsumerSpec<N extends EventName> = ConsumerOptions<N> &
       }
   );
 
-interface InboxRecord extends Doc {
-  processedAt: Date;
-}
-
-const INBOX = 'inbox';
 /** How long a processed event's id is remembered: a redelivery later than that would be processed again. */
 export const INBOX_RETENTION_SECONDS = 7 * 24 * 3_600;
-
-class AlreadyProcessed extends Error {}
 
 export async function initInbox(store: Store, retentionSeconds = INBOX_RETENTION_SECONDS): Promise<void> {
   await store.collection<InboxRecord>(INBOX).createIndex({ processedAt: 1 }, { expireAfterSeconds: retentionSeconds });
@@ -81,32 +74,14 @@ export function queueSpec(service: string, spec: ConsumerSpec<EventName>): Queue
 
 export function startConsumer<N extends EventName>(deps: ConsumerDeps, spec: ConsumerSpec<N>) {
   const queue = queueSpec(deps.service, spec as ConsumerSpec<EventName>);
-  const inbox = deps.store.collection<InboxRecord>(INBOX);
-
-  const handle = async (delivery: Delivery): Promise<'processed' | 'duplicate'> => {
-    const event = decodeEvent(delivery) as EventOf<N>;
-    if (spec.inbox === false) {
-      await spec.handle(event, delivery);
-      return 'processed';
-    }
-    const key = `${queue.name}:${delivery.id}`;
-    if (await inbox.findOne({ _id: key })) return 'duplicate';
-    try {
-      await deps.transaction(async (tx) => {
-        try {
-          await tx.collection<InboxRecord>(INBOX).insertOne({ _id: key, processedAt: new Date() });
-        } catch (err) {
-          if (isDuplicateKey(err)) throw new AlreadyProcessed();
-          throw err;
+  const handleDecoded =
+    spec.inbox === false
+      ? async (event: EventOf<N>, delivery: Delivery): Promise<Outcome> => {
+          await spec.handle(event, delivery);
+          return 'processed';
         }
-        await spec.handle(event, tx, delivery);
-      });
-      return 'processed';
-    } catch (err) {
-      if (err instanceof AlreadyProcessed) return 'duplicate';
-      throw err;
-    }
-  };
+      : inboxHandler(deps, queue.name, queue.prefetch, spec.handle);
+  const handle = (delivery: Delivery) => handleDecoded(decodeEvent(delivery) as EventOf<N>, delivery);
 
   return deps.bus.consume(queue, async (delivery) => {
     const attributes = {

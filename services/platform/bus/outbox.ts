@@ -40,6 +40,8 @@ export class Outbox {
   private readonly inFlight = new Set<string>();
   private poller: PeriodicTask | undefined;
   private failing = false;
+  /** The ids waiting for the next mark-sent update, and when it is done. */
+  private marking: { ids: string[]; done: Promise<void> } | undefined;
 
   constructor(
     private readonly store: Store,
@@ -53,9 +55,9 @@ export class Outbox {
     await this.store.collection<OutboxRow>(COLLECTION).createIndex({ createdAt: 1 });
   }
 
-  /** Writes the event into the outbox within tx; returns the row for publishing after commit. */
-  async add<N extends EventName>(tx: TxScope, name: N, event: EventOf<N>): Promise<OutboxRow> {
-    const row: OutboxRow = {
+  /** The outbox row of an event, carrying the trace context of the active span (the unit of work emitting it). */
+  row<N extends EventName>(name: N, event: EventOf<N>): OutboxRow {
+    return {
       _id: messageId(event as { eventId?: string; jobId?: string }),
       routingKey: name,
       ...encodeEvent(name, event),
@@ -63,14 +65,24 @@ export class Outbox {
       createdAt: new Date(),
       sentAt: null,
     };
-    await tx.collection<OutboxRow>(COLLECTION).insertOne(row);
+  }
+
+  /** Writes rows into the outbox within tx, in one insertMany. */
+  async write(tx: TxScope, rows: OutboxRow[]): Promise<void> {
+    if (rows.length > 0) await tx.collection<OutboxRow>(COLLECTION).insertMany(rows);
+  }
+
+  /** Writes one event into the outbox within tx; returns the row for publishing after commit. */
+  async add<N extends EventName>(tx: TxScope, name: N, event: EventOf<N>): Promise<OutboxRow> {
+    const row = this.row(name, event);
+    await this.write(tx, [row]);
     return row;
   }
 
   /** Fast path: publish rows right after their unit of work committed. Failures are left to the poller. */
   publishCommitted(rows: OutboxRow[]): void {
     if (rows.length === 0) return;
-    void this.publish(rows);
+    this.publish(rows).catch((err: unknown) => this.deps.log.warn({ err }, 'could not mark published outbox rows sent; the poller will publish them again'));
   }
 
   start(): void {
@@ -104,14 +116,13 @@ export class Outbox {
     }
   }
 
+  /** Publishes rows together, waits for all their confirms, then marks the confirmed ones sent. */
   private async publish(rows: OutboxRow[]): Promise<number> {
     for (const row of rows) this.inFlight.add(row._id);
     try {
       const results = await Promise.allSettled(rows.map((row) => this.publishOne(row)));
       const sent = rows.filter((_, i) => results[i].status === 'fulfilled').map((row) => row._id);
-      if (sent.length > 0) {
-        await this.store.collection<OutboxRow>(COLLECTION).updateMany({ _id: { $in: sent } }, { $set: { sentAt: new Date() } });
-      }
+      if (sent.length > 0) await this.markSent(sent);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed && !this.failing) this.deps.log.warn({ err: failed.reason }, 'outbox publish failed; will retry');
       this.failing = failed !== undefined;
@@ -119,6 +130,23 @@ export class Outbox {
     } finally {
       for (const row of rows) this.inFlight.delete(row._id);
     }
+  }
+
+  /**
+   * Marks rows sent. The ids confirmed within one turn of the event loop (the confirms of concurrent units of work
+   * arrive together) are marked by one update, so one commit, not one per unit of work.
+   */
+  private markSent(ids: string[]): Promise<void> {
+    if (!this.marking) {
+      const batch: string[] = [];
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.marking = undefined;
+        await this.store.collection<OutboxRow>(COLLECTION).updateMany({ _id: { $in: batch } }, { $set: { sentAt: new Date() } });
+      });
+      this.marking = { ids: batch, done };
+    }
+    this.marking.ids.push(...ids);
+    return this.marking.done;
   }
 
   private publishOne(row: OutboxRow): Promise<void> {

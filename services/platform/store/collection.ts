@@ -63,6 +63,20 @@ export interface UpdateResult {
   upsertedId: string | null;
 }
 
+/** One operation of a bulk write: the subset of the driver's AnyBulkWriteOperation repositories use. */
+export type BulkOperation<T extends Doc> =
+  | { insertOne: { document: T } }
+  | { updateOne: { filter: Filter; update: Update; upsert?: boolean } }
+  | { deleteOne: { filter: Filter } };
+
+export interface BulkWriteResult {
+  insertedCount: number;
+  matchedCount: number;
+  modifiedCount: number;
+  deletedCount: number;
+  upsertedCount: number;
+}
+
 export interface IndexOptions {
   unique?: boolean;
   /** TTL: documents expire this many seconds after the (Date) value of the single indexed field. */
@@ -74,6 +88,14 @@ export interface Collection<T extends Doc> {
   readonly name: string;
   /** Throws DuplicateKeyError when a unique index (or _id) already holds the value. */
   insertOne(doc: T): Promise<void>;
+  /**
+   * Inserts docs in order, as one write (one commit, one journal frame, outside a transaction). A duplicate key stops
+   * it there and throws: outside a transaction the documents before it stay inserted (the driver's ordered
+   * insertMany); inside one, the transaction is aborted like any duplicate key aborts it.
+   */
+  insertMany(docs: T[]): Promise<{ insertedCount: number }>;
+  /** Runs ops in order as one write, each seeing the ones before; a duplicate key stops it as it stops insertMany. */
+  bulkWrite(ops: Array<BulkOperation<T>>): Promise<BulkWriteResult>;
   findOne(filter: Filter, options?: Omit<FindOptions, 'limit'>): Promise<T | null>;
   find(filter: Filter, options?: FindOptions): Promise<T[]>;
   countDocuments(filter?: Filter): Promise<number>;

@@ -1,7 +1,9 @@
 // The MongoDB backing: a thin pass-through to the official driver. Transactions need a replica set (compose and
 // Tilt run MongoDB as a single-node replica set).
-import { type ClientSession, type Collection as DriverCollection, type Document, MongoClient } from 'mongodb';
+import { type AnyBulkWriteOperation, type ClientSession, type Collection as DriverCollection, type Document, MongoClient } from 'mongodb';
 import type {
+  BulkOperation,
+  BulkWriteResult,
   Collection,
   Doc,
   Filter,
@@ -31,6 +33,19 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 
   async insertOne(doc: T): Promise<void> {
     await this.driver.insertOne(doc as Document, { session: this.session });
+  }
+
+  async insertMany(docs: T[]): Promise<{ insertedCount: number }> {
+    if (docs.length === 0) return { insertedCount: 0 }; // the driver refuses an empty batch
+    const { insertedCount } = await this.driver.insertMany(docs as Document[], { ordered: true, session: this.session });
+    return { insertedCount };
+  }
+
+  async bulkWrite(ops: Array<BulkOperation<T>>): Promise<BulkWriteResult> {
+    if (ops.length === 0) return { insertedCount: 0, matchedCount: 0, modifiedCount: 0, deletedCount: 0, upsertedCount: 0 };
+    const result = await this.driver.bulkWrite(ops as AnyBulkWriteOperation<Document>[], { ordered: true, session: this.session });
+    const { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount } = result;
+    return { insertedCount, matchedCount, modifiedCount, deletedCount, upsertedCount };
   }
 
   async findOne(filter: Filter, options: Omit<FindOptions, 'limit'> = {}): Promise<T | null> {

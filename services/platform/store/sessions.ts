@@ -8,6 +8,11 @@ import type { Commits } from './commits.js';
 export interface Plan<R> {
   writes: Array<{ id: string; doc: Doc | null }>;
   result: R;
+  /**
+   * An ordered bulk write stopped by this error: outside a transaction `writes` (those before it) are made and then
+   * it is thrown; inside a transaction it is thrown at once and aborts the transaction.
+   */
+  error?: Error;
 }
 
 export interface Session {
@@ -36,11 +41,12 @@ export class DirectSession implements Session {
 
   async write<R>(state: CollectionState<Doc>, plan: () => Plan<R>): Promise<R> {
     for (;;) {
-      const { writes, result } = plan();
+      const { writes, result, error } = plan();
       const all = writes.map(({ id, doc }) => ({ state, id, doc }));
       const holder: Holder | undefined = this.commits.holderOf(all);
       if (!holder) {
         this.commits.commit(all);
+        if (error) throw error;
         return result;
       }
       // As on MongoDB, a write outside a transaction waits for the transaction writing the same document, then

@@ -49,7 +49,8 @@ export class MemoryTransaction implements Session, Holder {
   async write<R>(state: CollectionState<Doc>, plan: () => Plan<R>): Promise<R> {
     const view = this.view(state);
     try {
-      const { writes, result } = plan();
+      const { writes, result, error } = plan();
+      if (error) throw error;
       this.stage(state, view, writes);
       return result;
     } catch (err) {

@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/events/v1/events.proto.
  */
 export const file_pulse_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxwdWxzZS9ldmVudHMvdjEvZXZlbnRzLnByb3RvEg9wdWxzZS5ldmVudHMudjEimgMKE0ludGVyYWN0aW9uUmVjZWl2ZWQSFgoIZXZlbnRfaWQYASABKAlCBODzGAESLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKCm1lc3NhZ2VfaWQYAyABKAlCBODzGAESHQoPY29udmVyc2F0aW9uX2lkGAQgASgJQgTg8xgBEhMKC2N1c3RvbWVyX2lkGAUgASgJEhAKCGFnZW50X2lkGAYgASgJEicKBmF1dGhvchgHIAEoDjIXLnB1bHNlLmNvbW1vbi52MS5BdXRob3ISDwoHY2hhbm5lbBgIIAEoCRIMCgR0ZXh0GAkgASgJEiUKGHVwc3RyZWFtX3NlbnRpbWVudF9zY29yZRgKIAEoAUgAiAEBEi4KCndyaXR0ZW5fYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOh7a8xgaChhjdXN0b21lci5pbnRlcmFjdGlvbi5uZXdCGwoZX3Vwc3RyZWFtX3NlbnRpbWVudF9zY29yZSKuAwoRU2VudGltZW50QW5hbHl6ZWQSFgoIZXZlbnRfaWQYASABKAlCBODzGAESLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNhdXNhdGlvbl9pZBgDIAEoCRIYCgptZXNzYWdlX2lkGAQgASgJQgTg8xgBEh0KD2NvbnZlcnNhdGlvbl9pZBgFIAEoCUIE4PMYARITCgtjdXN0b21lcl9pZBgGIAEoCRIQCghhZ2VudF9pZBgHIAEoCRInCgZhdXRob3IYCCABKA4yFy5wdWxzZS5jb21tb24udjEuQXV0aG9yEi0KCXNlbnRpbWVudBgJIAEoCzIaLnB1bHNlLmNvbW1vbi52MS5TZW50aW1lbnQSLwoEbW9vZBgKIAEoCzIhLnB1bHNlLmNvbW1vbi52MS5Db252ZXJzYXRpb25Nb29kEi4KCndyaXR0ZW5fYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOiHa8xgdChtzZW50aW1lbnQuYW5hbHlzaXMuY29tcGxldGUiywMKDlJldmlld1JlcXVpcmVkEhYKCGV2ZW50X2lkGAEgASgJQgTg8xgBEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxjYXVzYXRpb25faWQYAyABKAkSFwoJcmV2aWV3X2lkGAQgASgJQgTg8xgBEhcKD2NvbnZlcnNhdGlvbl9pZBgFIAEoCRITCgtjdXN0b21lcl9pZBgGIAEoCRIQCghhZ2VudF9pZBgHIAEoCRISCgptZXNzYWdlX2lkGAggASgJEisKCHNldmVyaXR5GAkgASgOMhkucHVsc2UuY29tbW9uLnYxLlNldmVyaXR5EhQKDGxvd2VzdF9zY29yZRgKIAEoARIyCgdzaWduYWxzGAsgAygOMiEucHVsc2UuY29tbW9uLnYxLkVzY2FsYXRpb25TaWduYWwSDwoHc3VtbWFyeRgMIAEoCRINCgV0b3BpYxgNIAEoCRItCgZub3RpY2UYDiABKA4yHS5wdWxzZS5ldmVudHMudjEuUmV2aWV3Tm90aWNlEhAKCHJlbWluZGVyGA8gASgFOhXa8xgRCg9yZXZpZXcucmVxdWlyZWQi4wEKDlJldmlld1Jlc29sdmVkEhYKCGV2ZW50X2lkGAEgASgJQgTg8xgBEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCglyZXZpZXdfaWQYAyABKAlCBODzGAESFwoPY29udmVyc2F0aW9uX2lkGAQgASgJEi0KB291dGNvbWUYBSABKA4yHC5wdWxzZS5jb21tb24udjEuUmV2aWV3U3RhdGUSEAoIcmV2aWV3ZXIYBiABKAk6FdrzGBEKD3Jldmlldy5yZXNvbHZlZCKpAgoTQXNzaXN0YW5jZVJlcXVlc3RlZBIWCghldmVudF9pZBgBIAEoCUIE4PMYARIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoKcmVxdWVzdF9pZBgDIAEoCUIE4PMYARITCgV0b3BpYxgEIAEoCUIE4PMYARITCgtkZXNjcmlwdGlvbhgFIAEoCRITCgtjdXN0b21lcl9pZBgGIAEoCRIOCgZib3RfaWQYByABKAkSFwoPY29udmVyc2F0aW9uX2lkGAggASgJEisKCHByaW9yaXR5GAkgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5Ohra8xgWChRhc3Npc3RhbmNlLnJlcXVlc3RlZCKPAQoMSW5ib3hDb250ZW50Eg0KBXRpdGxlGAEgASgJEgwKBGJvZHkYAiABKAkSNQoEZGF0YRgDIAMoCzInLnB1bHNlLmV2ZW50cy52MS5JbmJveENvbnRlbnQuRGF0YUVudHJ5GisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsEEChlOb3RpZmljYXRpb25TdGF0dXNDaGFuZ2VkEhYKCGV2ZW50X2lkGAEgASgJQgTg8xgBEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdCg9ub3RpZmljYXRpb25faWQYAyABKAlCBODzGAESEwoLZGVsaXZlcnlfaWQYBCABKAkSLQoJcmVjaXBpZW50GAUgASgLMhoucHVsc2UuY29tbW9uLnYxLlJlY2lwaWVudBIPCgd1c2VyX2lkGAYgASgJEikKB2NoYW5uZWwYByABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIrCghwcmlvcml0eRgIIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5Qcmlvcml0eRIZChFub3RpZmljYXRpb25fdHlwZRgJIAEoCRItCgVzdGF0ZRgKIAEoDjIeLnB1bHNlLmNvbW1vbi52MS5EZWxpdmVyeVN0YXRlEg8KB2F0dGVtcHQYCyABKAUSEAoIcHJvdmlkZXIYDCABKAkSDgoGcmVhc29uGA0gASgJEi8KC2FjY2VwdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgVpbmJveBgPIAEoCzIdLnB1bHNlLmV2ZW50cy52MS5JbmJveENvbnRlbnQSEAoIY2F1c2VfaWQYECABKAk6IdrzGB0KG25vdGlmaWNhdGlvbi5zdGF0dXMuY2hhbmdlZCKsAQoSUHJlZmVyZW5jZXNDaGFuZ2VkEhYKCGV2ZW50X2lkGAEgASgJQgTg8xgBEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgd1c2VyX2lkGAMgASgJSAASDwoFdG9waWMYBCABKAlIADoY2vMYFAoScHJlZmVyZW5jZS5jaGFuZ2VkQg8KB3N1YmplY3QSBOjzGAEqhAEKDFJldmlld05vdGljZRIdChlSRVZJRVdfTk9USUNFX1VOU1BFQ0lGSUVEEAASGAoUUkVWSUVXX05PVElDRV9PUEVORUQQARIeChpSRVZJRVdfTk9USUNFX1NMQV9CUkVBQ0hFRBACEhsKF1JFVklFV19OT1RJQ0VfRVNDQUxBVEVEEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_pulse_common_v1_conversation, file_pulse_common_v1_delivery, file_pulse_common_v1_review, file_pulse_options_v1_options]);
+  fileDesc("ChxwdWxzZS9ldmVudHMvdjEvZXZlbnRzLnByb3RvEg9wdWxzZS5ldmVudHMudjEimgMKE0ludGVyYWN0aW9uUmVjZWl2ZWQSFgoIZXZlbnRfaWQYASABKAlCBODzGAESLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKCm1lc3NhZ2VfaWQYAyABKAlCBODzGAESHQoPY29udmVyc2F0aW9uX2lkGAQgASgJQgTg8xgBEhMKC2N1c3RvbWVyX2lkGAUgASgJEhAKCGFnZW50X2lkGAYgASgJEicKBmF1dGhvchgHIAEoDjIXLnB1bHNlLmNvbW1vbi52MS5BdXRob3ISDwoHY2hhbm5lbBgIIAEoCRIMCgR0ZXh0GAkgASgJEiUKGHVwc3RyZWFtX3NlbnRpbWVudF9zY29yZRgKIAEoAUgAiAEBEi4KCndyaXR0ZW5fYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOh7a8xgaChhjdXN0b21lci5pbnRlcmFjdGlvbi5uZXdCGwoZX3Vwc3RyZWFtX3NlbnRpbWVudF9zY29yZSKuAwoRU2VudGltZW50QW5hbHl6ZWQSFgoIZXZlbnRfaWQYASABKAlCBODzGAESLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNhdXNhdGlvbl9pZBgDIAEoCRIYCgptZXNzYWdlX2lkGAQgASgJQgTg8xgBEh0KD2NvbnZlcnNhdGlvbl9pZBgFIAEoCUIE4PMYARITCgtjdXN0b21lcl9pZBgGIAEoCRIQCghhZ2VudF9pZBgHIAEoCRInCgZhdXRob3IYCCABKA4yFy5wdWxzZS5jb21tb24udjEuQXV0aG9yEi0KCXNlbnRpbWVudBgJIAEoCzIaLnB1bHNlLmNvbW1vbi52MS5TZW50aW1lbnQSLwoEbW9vZBgKIAEoCzIhLnB1bHNlLmNvbW1vbi52MS5Db252ZXJzYXRpb25Nb29kEi4KCndyaXR0ZW5fYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOiHa8xgdChtzZW50aW1lbnQuYW5hbHlzaXMuY29tcGxldGUiywMKDlJldmlld1JlcXVpcmVkEhYKCGV2ZW50X2lkGAEgASgJQgTg8xgBEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxjYXVzYXRpb25faWQYAyABKAkSFwoJcmV2aWV3X2lkGAQgASgJQgTg8xgBEhcKD2NvbnZlcnNhdGlvbl9pZBgFIAEoCRITCgtjdXN0b21lcl9pZBgGIAEoCRIQCghhZ2VudF9pZBgHIAEoCRISCgptZXNzYWdlX2lkGAggASgJEisKCHNldmVyaXR5GAkgASgOMhkucHVsc2UuY29tbW9uLnYxLlNldmVyaXR5EhQKDGxvd2VzdF9zY29yZRgKIAEoARIyCgdzaWduYWxzGAsgAygOMiEucHVsc2UuY29tbW9uLnYxLkVzY2FsYXRpb25TaWduYWwSDwoHc3VtbWFyeRgMIAEoCRINCgV0b3BpYxgNIAEoCRItCgZub3RpY2UYDiABKA4yHS5wdWxzZS5ldmVudHMudjEuUmV2aWV3Tm90aWNlEhAKCHJlbWluZGVyGA8gASgFOhXa8xgRCg9yZXZpZXcucmVxdWlyZWQi4wEKDlJldmlld1Jlc29sdmVkEhYKCGV2ZW50X2lkGAEgASgJQgTg8xgBEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCglyZXZpZXdfaWQYAyABKAlCBODzGAESFwoPY29udmVyc2F0aW9uX2lkGAQgASgJEi0KB291dGNvbWUYBSABKA4yHC5wdWxzZS5jb21tb24udjEuUmV2aWV3U3RhdGUSEAoIcmV2aWV3ZXIYBiABKAk6FdrzGBEKD3Jldmlldy5yZXNvbHZlZCKpAgoTQXNzaXN0YW5jZVJlcXVlc3RlZBIWCghldmVudF9pZBgBIAEoCUIE4PMYARIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoKcmVxdWVzdF9pZBgDIAEoCUIE4PMYARITCgV0b3BpYxgEIAEoCUIE4PMYARITCgtkZXNjcmlwdGlvbhgFIAEoCRITCgtjdXN0b21lcl9pZBgGIAEoCRIOCgZib3RfaWQYByABKAkSFwoPY29udmVyc2F0aW9uX2lkGAggASgJEisKCHByaW9yaXR5GAkgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5Ohra8xgWChRhc3Npc3RhbmNlLnJlcXVlc3RlZCKPAQoMSW5ib3hDb250ZW50Eg0KBXRpdGxlGAEgASgJEgwKBGJvZHkYAiABKAkSNQoEZGF0YRgDIAMoCzInLnB1bHNlLmV2ZW50cy52MS5JbmJveENvbnRlbnQuRGF0YUVudHJ5GisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvcBChREZWxpdmVyeVN0YXR1c0NoYW5nZRITCgtkZWxpdmVyeV9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEikKB2NoYW5uZWwYAyABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBItCgVzdGF0ZRgEIAEoDjIeLnB1bHNlLmNvbW1vbi52MS5EZWxpdmVyeVN0YXRlEg8KB2F0dGVtcHQYBSABKAUSEAoIcHJvdmlkZXIYBiABKAkSDgoGcmVhc29uGAcgASgJEiwKBWluYm94GAggASgLMh0ucHVsc2UuZXZlbnRzLnYxLkluYm94Q29udGVudCKCBQoZTm90aWZpY2F0aW9uU3RhdHVzQ2hhbmdlZBIWCghldmVudF9pZBgBIAEoCUIE4PMYARIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoPbm90aWZpY2F0aW9uX2lkGAMgASgJQgTg8xgBEhMKC2RlbGl2ZXJ5X2lkGAQgASgJEi0KCXJlY2lwaWVudBgFIAEoCzIaLnB1bHNlLmNvbW1vbi52MS5SZWNpcGllbnQSDwoHdXNlcl9pZBgGIAEoCRIpCgdjaGFubmVsGAcgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYCCABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSGQoRbm90aWZpY2F0aW9uX3R5cGUYCSABKAkSLQoFc3RhdGUYCiABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIPCgdhdHRlbXB0GAsgASgFEhAKCHByb3ZpZGVyGAwgASgJEg4KBnJlYXNvbhgNIAEoCRIvCgthY2NlcHRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoFaW5ib3gYDyABKAsyHS5wdWxzZS5ldmVudHMudjEuSW5ib3hDb250ZW50EhAKCGNhdXNlX2lkGBAgASgJEj8KEGRlbGl2ZXJ5X2NoYW5nZXMYESADKAsyJS5wdWxzZS5ldmVudHMudjEuRGVsaXZlcnlTdGF0dXNDaGFuZ2U6IdrzGB0KG25vdGlmaWNhdGlvbi5zdGF0dXMuY2hhbmdlZCKsAQoSUHJlZmVyZW5jZXNDaGFuZ2VkEhYKCGV2ZW50X2lkGAEgASgJQgTg8xgBEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgd1c2VyX2lkGAMgASgJSAASDwoFdG9waWMYBCABKAlIADoY2vMYFAoScHJlZmVyZW5jZS5jaGFuZ2VkQg8KB3N1YmplY3QSBOjzGAEqhAEKDFJldmlld05vdGljZRIdChlSRVZJRVdfTk9USUNFX1VOU1BFQ0lGSUVEEAASGAoUUkVWSUVXX05PVElDRV9PUEVORUQQARIeChpSRVZJRVdfTk9USUNFX1NMQV9CUkVBQ0hFRBACEhsKF1JFVklFV19OT1RJQ0VfRVNDQUxBVEVEEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_pulse_common_v1_conversation, file_pulse_common_v1_delivery, file_pulse_common_v1_review, file_pulse_options_v1_options]);
 
 /**
  * customer.interaction.new: ingestion stored a chat message. Consumed by sentiment.
@@ -496,7 +496,84 @@ export const InboxContentSchema: GenMessage<InboxContent> = /*@__PURE__*/
   messageDesc(file_pulse_events_v1_events, 5);
 
 /**
- * notification.status.changed: a notification or one of its deliveries changed state. Consumed by status.
+ * One change of one delivery of a notification, among the several a NotificationStatusChanged can carry.
+ *
+ * @generated from message pulse.events.v1.DeliveryStatusChange
+ */
+export type DeliveryStatusChange = Message<"pulse.events.v1.DeliveryStatusChange"> & {
+  /**
+   * The delivery.
+   *
+   * @generated from field: string delivery_id = 1;
+   */
+  deliveryId: string;
+
+  /**
+   * The user the delivery reaches, when known.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The delivery's channel.
+   *
+   * @generated from field: pulse.common.v1.Channel channel = 3;
+   */
+  channel: Channel;
+
+  /**
+   * The state entered.
+   *
+   * @generated from field: pulse.common.v1.DeliveryState state = 4;
+   */
+  state: DeliveryState;
+
+  /**
+   * The attempt, from 1 (0 before the first attempt).
+   *
+   * @generated from field: int32 attempt = 5;
+   */
+  attempt: number;
+
+  /**
+   * The provider involved.
+   *
+   * @generated from field: string provider = 6;
+   */
+  provider: string;
+
+  /**
+   * Why, for states that need a reason. Never contains addresses or message text.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * Set on the SENT change of an in-app delivery: what the inbox stores.
+   *
+   * @generated from field: pulse.events.v1.InboxContent inbox = 8;
+   */
+  inbox?: InboxContent | undefined;
+};
+
+/**
+ * Describes the message pulse.events.v1.DeliveryStatusChange.
+ * Use `create(DeliveryStatusChangeSchema)` to create a new message.
+ */
+export const DeliveryStatusChangeSchema: GenMessage<DeliveryStatusChange> = /*@__PURE__*/
+  messageDesc(file_pulse_events_v1_events, 6);
+
+/**
+ * notification.status.changed: a notification or its deliveries changed state. Consumed by status, which applies
+ * each change only when it moves its delivery forward (events may arrive late or twice).
+ *
+ * A notification is reported from acceptance by one event: the notification ACCEPTED (delivery_id empty) with every
+ * planned delivery in delivery_changes, in the state it starts in; an in-app delivery due now is handed to the inbox
+ * by that same event (its SENT change follows its ACCEPTED one, carrying the inbox content). After that, one event
+ * per outcome: PROCESSING is not reported, the outcome carries the attempt (ACCEPTED -> SENT, DEFERRED for a retry,
+ * FAILED, ...).
  *
  * @generated from message pulse.events.v1.NotificationStatusChanged
  */
@@ -612,6 +689,14 @@ export type NotificationStatusChanged = Message<"pulse.events.v1.NotificationSta
    * @generated from field: string cause_id = 16;
    */
   causeId: string;
+
+  /**
+   * Changes of the notification's deliveries made in the same unit of work, applied in order after the change the
+   * fields above describe and at the same occurred_at. Empty on an event about one delivery.
+   *
+   * @generated from field: repeated pulse.events.v1.DeliveryStatusChange delivery_changes = 17;
+   */
+  deliveryChanges: DeliveryStatusChange[];
 };
 
 /**
@@ -619,7 +704,7 @@ export type NotificationStatusChanged = Message<"pulse.events.v1.NotificationSta
  * Use `create(NotificationStatusChangedSchema)` to create a new message.
  */
 export const NotificationStatusChangedSchema: GenMessage<NotificationStatusChanged> = /*@__PURE__*/
-  messageDesc(file_pulse_events_v1_events, 6);
+  messageDesc(file_pulse_events_v1_events, 7);
 
 /**
  * preference.changed: a user's preferences or a topic's routes changed. Consumed by notification to drop delivery
@@ -671,7 +756,7 @@ export type PreferencesChanged = Message<"pulse.events.v1.PreferencesChanged"> &
  * Use `create(PreferencesChangedSchema)` to create a new message.
  */
 export const PreferencesChangedSchema: GenMessage<PreferencesChanged> = /*@__PURE__*/
-  messageDesc(file_pulse_events_v1_events, 7);
+  messageDesc(file_pulse_events_v1_events, 8);
 
 /**
  * Why a review notice was sent.

@@ -126,7 +126,8 @@ export type DeliveryStatus = Message<"pulse.status.v1.DeliveryStatus"> & {
   userId: string;
 
   /**
-   * Every step, oldest first.
+   * Every step, oldest first. The hand-over to a provider (PROCESSING) is not reported as a step: an attempt's
+   * outcome (SENT, DELIVERED, a retry's DEFERRED, FAILED, ...) follows ACCEPTED or DEFERRED directly.
    *
    * @generated from field: repeated pulse.status.v1.StatusChange history = 8;
    */
