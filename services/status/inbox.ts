@@ -44,8 +44,10 @@ export class InboxRepository {
   }
 
   /** Stores the item unless it is already there; true when stored now. */
-  add(tx: TxScope, item: InboxItemDoc): Promise<boolean> {
-    return insertIfAbsent(tx.collection<InboxItemDoc>(COLLECTION), { ...item, purgeAt: retentionEnd(item.deliveredAt, this.retentionSeconds) });
+  async add(tx: TxScope, item: InboxItemDoc): Promise<boolean> {
+    const items = tx.collection<InboxItemDoc>(COLLECTION);
+    if (await items.findOne({ _id: item._id })) return false;
+    return insertIfAbsent(items, { ...item, purgeAt: retentionEnd(item.deliveredAt, this.retentionSeconds) });
   }
 
   /** One page of the user's inbox, newest first, and the token of the next; the token is bound to user and filter. */

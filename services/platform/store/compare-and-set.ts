@@ -24,12 +24,11 @@ export async function compareAndSet<R>(what: string, attempt: () => Promise<R | 
 }
 
 /**
- * Inserts doc; false when its _id or a unique key is already taken (someone else created it first). The _id is
- * read first: inside a transaction a duplicate-key error aborts the whole transaction (on MongoDB, and so on the
- * embedded store), so the error may only answer a race, which then runs the transaction again.
+ * Inserts doc; false when its _id or a unique key is already taken (someone else created it first). Inside a
+ * transaction, read the key first: a duplicate-key error aborts the whole transaction (on MongoDB, and so on the
+ * embedded store), so it may only answer a race, which then runs the transaction again.
  */
 export async function insertIfAbsent<T extends Doc>(collection: Collection<T>, doc: T): Promise<boolean> {
-  if (await collection.findOne({ _id: doc._id })) return false;
   try {
     await collection.insertOne(doc);
     return true;
