@@ -1,6 +1,6 @@
 // CI check that `npm start` works as the README says, on whatever Node runs this script: start the embedded
-// mesh, wait for all six services to be ready, make the README's first call with the printed token, stop it
-// with SIGTERM and expect a clean exit.
+// mesh, wait for all six services to be ready, make the README's first call with the printed token (directly, and
+// through the gateway that serves the console on 8080), stop it with SIGTERM and expect a clean exit.
 import { spawn } from 'node:child_process';
 import { SERVICE_NAMES, SERVICES } from '../services/platform/catalog.js';
 
@@ -28,6 +28,15 @@ for (const name of SERVICE_NAMES) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+// The gateway opens once the console is built (on a fresh clone, while the services start), then the banner.
+const GATEWAY = 'http://localhost:8080';
+for (;;) {
+  if (child.exitCode !== null) fail(`npm start exited early with ${child.exitCode}`);
+  const ok = await fetch(`${GATEWAY}/healthz`).then((r) => r.ok, () => false);
+  if (ok && output.includes('export PULSE_TOKEN=')) break;
+  if (Date.now() > deadline) fail(`the gateway (console) not ready within ${TIMEOUT_MS} ms`);
+  await new Promise((r) => setTimeout(r, 100));
+}
 const readyMs = Date.now() - started;
 const token = /export PULSE_TOKEN=(\S+)/.exec(output)?.[1];
 if (!token) fail('no development token printed');
@@ -37,6 +46,15 @@ const res = await fetch(`http://localhost:${SERVICES.ingestion.port}/pulse.inges
   body: JSON.stringify({ messageId: 'smoke-1', conversationId: 'smoke', customerId: 'c', author: 'AUTHOR_CUSTOMER', text: 'hello' }),
 });
 if (!res.ok) fail(`SubmitInteraction answered ${res.status}: ${await res.text()}`);
+// The console and the one entry point: the page, and the same call through the gateway.
+const page = await fetch(GATEWAY).then(async (r) => ({ ok: r.ok, csp: r.headers.get('content-security-policy'), text: await r.text() }), () => undefined);
+if (!page?.ok || !page.csp || !page.text.includes('<div id="root">')) fail(`the console at ${GATEWAY} did not answer with its page and a CSP`);
+const routed = await fetch(`${GATEWAY}/pulse.ingestion.v1.IngestionService/SubmitInteraction`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ messageId: 'smoke-2', conversationId: 'smoke', customerId: 'c', author: 'AUTHOR_CUSTOMER', text: 'hello again' }),
+});
+if (!routed.ok) fail(`SubmitInteraction through the gateway answered ${routed.status}: ${await routed.text()}`);
 
 process.kill(-child.pid!, 'SIGTERM');
 const stopDeadline = Date.now() + 20_000;
@@ -45,4 +63,4 @@ while (!stopped()) {
   if (Date.now() > stopDeadline) fail('the services did not all stop gracefully within 20 s of SIGTERM');
   await new Promise((r) => setTimeout(r, 100));
 }
-console.log(`smoke-start: all six services ready in ${readyMs} ms on Node ${process.version}; README call answered 200; all stopped gracefully on SIGTERM`);
+console.log(`smoke-start: all six services and the console ready in ${readyMs} ms on Node ${process.version}; README call answered 200, directly and through the console's gateway; all stopped gracefully on SIGTERM`);

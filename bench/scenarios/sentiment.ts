@@ -16,7 +16,7 @@ export interface SentimentResult {
   single: number;
   /** texts/s, scoreBatch() of 500 */
   batch: number;
-  /** texts/s, score() plus detectSignals(), as the consumer does per message */
+  /** texts/s, score() (language and sentiment) plus findSignals(), as the consumer does per message */
   withSignals: number;
   /** texts/s of the vader-sentiment package's polarity_scores (what the analyzer called before vader.ts). */
   vaderPackage: number;
@@ -36,7 +36,7 @@ export async function runSentiment(ctx: Context): Promise<SentimentResult> {
       [
         ['score(), one text per call', result.single, result.perCpuSecond.single],
         ['scoreBatch(), 500 per call', result.batch, result.perCpuSecond.batch],
-        ['score() + detectSignals() (the consumer\'s work per message)', result.withSignals, result.perCpuSecond.withSignals],
+        ['score() + findSignals() (the consumer\'s work per message)', result.withSignals, result.perCpuSecond.withSignals],
         ['vader-sentiment package polarity_scores() (before vader.ts)', result.vaderPackage, result.perCpuSecond.vaderPackage],
       ],
     ) + '\n',

@@ -1,11 +1,12 @@
 // Scenario 6, in a process of its own (one thread, so one core): the sentiment analyzer as the service uses it,
-// texts per second one at a time (score) and in batches of 500 (scoreBatch), alone and with the escalation
-// signals the consumer also detects for every message. Prints one JSON line.
+// texts per second one at a time (score: language detection and sentiment) and in batches of 500 (scoreBatch),
+// alone and with the escalation signals the consumer also finds for every message, in its language. Prints one
+// JSON line.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SentimentIntensityAnalyzer } from 'vader-sentiment';
 import { vaderAnalyzer } from '../../services/sentiment/analyzer.js';
-import { detectSignals } from '../../services/sentiment/signals.js';
+import { findSignals } from '../../services/sentiment/signals.js';
 import { AMISS_TEXTS, CALM_TEXTS } from '../lib/workload.js';
 
 const minMs = Number(process.argv[2] ?? 3_000);
@@ -54,8 +55,8 @@ const batch = await rate(texts, async (list) => {
 });
 const withSignals = await rate(texts, async (list) => {
   for (const text of list) {
-    await analyzer.score(text);
-    detectSignals(text);
+    const scored = await analyzer.score(text);
+    findSignals(text, scored.language);
   }
 });
 // The vader-sentiment package itself, as the analyzer used it before vader.ts: the reference for the speed-up.

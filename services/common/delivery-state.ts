@@ -18,8 +18,9 @@ export function isSettled(state: S, channel: Channel): boolean {
 
 /**
  * Whether the delivery has reached its recipient as far as Pulse can know. Slack answers chat.postMessage once the
- * message is posted and the in-app inbox is Pulse's own, so those reach DELIVERED; SMTP and Twilio only accept a
- * message for delivery (no receipts are tracked), so on email and SMS SENT is the last news there will be.
+ * message is posted and the in-app inbox is Pulse's own, so those reach DELIVERED; SMTP and push services only accept
+ * a message for delivery, and Twilio confirms it only when status callbacks are set up, so on email, push and SMS
+ * SENT may be the last news there will be.
  */
 export function reachedRecipient(state: S, channel: Channel): boolean {
   if (state === S.DELIVERED || state === S.READ) return true;

@@ -23,6 +23,10 @@ export interface DeliveryDoc extends Doc {
   causeId: string;
   acceptedAt: Date;
   expiresAt: Date | null;
+  /** The recipient's locale, for templates; absent for topics and for deliveries stored before locales. */
+  locale?: string;
+  /** The escalation step (from 1) that planned it; absent for the notification's first deliveries. */
+  escalationStep?: number;
 
   state: DeliveryState;
   /** The attempt the state belongs to: 0 while ACCEPTED, n for PROCESSING/outcome of attempt n, and the attempt a
@@ -82,6 +86,7 @@ export class DeliveryRepository {
     await c.createIndex({ state: 1, expiresAt: 1 });
     await c.createIndex({ state: 1, processingAt: 1 });
     await c.createIndex({ digestKey: 1, dueAt: 1 });
+    await c.createIndex({ providerMessageId: 1 });
     await c.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
   }
 
@@ -100,6 +105,11 @@ export class DeliveryRepository {
 
   byNotification(notificationId: string): Promise<DeliveryDoc[]> {
     return this.collection.find({ notificationId }, { sort: { createdAt: 1, _id: 1 } });
+  }
+
+  /** The deliveries a provider's message carried (a status callback names the message: a Twilio SID). */
+  byProviderMessage(channel: Channel, providerMessageId: string): Promise<DeliveryDoc[]> {
+    return this.collection.find({ providerMessageId, channel }, { sort: { _id: 1 } });
   }
 
   /** The deliveries one job works on: one, or the members of a digest. */

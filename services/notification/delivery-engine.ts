@@ -6,6 +6,7 @@
 //
 // Everything here runs inside a store transaction that may run more than once, so it has no effect but through tx.
 import { DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
+import type { InboxContent } from '../../gen/pulse/events/v1/events_pb.js';
 import type { Transact, UnitOfWork } from '../platform/unit-of-work.js';
 import { deadLetterFor, type DeadLetterDoc, type DeadLetterRepository } from './dead-letters.js';
 import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
@@ -18,6 +19,8 @@ export interface DeliveryEngineDeps {
   notifications: NotificationRepository;
   deadLetters: DeadLetterRepository;
   transaction: Transact;
+  /** What the inbox stores for an in-app delivery (its template's, template-cache.ts); default the content as sent. */
+  inbox?: (notification: NotificationDoc, delivery: DeliveryDoc) => InboxContent;
 }
 
 /** Rolls back a unit of work of several writes when one of them finds its record moved on. */
@@ -40,13 +43,18 @@ export class DeliveryEngine {
     const reported: ReportedChange[] = [];
     const stored = planned.map((delivery) => {
       reported.push({ delivery });
-      return handedOverOnAcceptance(delivery) ? this.moveUnstored(delivery, handOverToInbox(1, inboxContent(notification)), at, reported) : delivery;
+      return handedOverOnAcceptance(delivery) ? this.moveUnstored(delivery, handOverToInbox(1, this.inboxContent(notification, delivery)), at, reported) : delivery;
     });
     const purgeAt = this.deps.deliveries.purgeAtOnInsert(stored, at);
     await this.deps.notifications.insert(tx, notification, purgeAt);
     await this.deps.deliveries.insert(tx, stored, purgeAt);
     await tx.emit('notification.status.changed', notificationAccepted(notification, reported));
     return stored;
+  }
+
+  /** What the inbox stores for an in-app delivery of the notification. */
+  inboxContent(notification: NotificationDoc, delivery: DeliveryDoc): InboxContent {
+    return this.deps.inbox ? this.deps.inbox(notification, delivery) : inboxContent(notification);
   }
 
   /** A delivery not yet stored after the moves, each decided as if stored; what is news is added to reported. */
@@ -71,7 +79,9 @@ export class DeliveryEngine {
     if (reports(seen, next)) {
       await tx.emit('notification.status.changed', deliveryChanged(next, at, move.kind === 'succeed' ? move.inbox : undefined));
     }
-    if (move.kind === 'give_up') await this.deps.deadLetters.insert(tx, deadLetterFor(next, at));
+    if (move.kind === 'give_up' || (move.kind === 'confirm' && move.state === DeliveryState.FAILED)) {
+      await this.deps.deadLetters.insert(tx, deadLetterFor(next, at));
+    }
     return next;
   }
 

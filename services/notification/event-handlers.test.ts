@@ -137,7 +137,12 @@ describe('event consumers', () => {
       return found.notification?.state === DeliveryState.SENT && found;
     });
     expect(notification).toMatchObject({ priority: Priority.CRITICAL });
-    expect(notification!.deliveries.map((d) => d.channel)).toEqual([Channel.SMS]);
+    // CRITICAL review cases follow the default ladder: the route's SMS now, and again as its step 2 if unread (step 1,
+    // email, finds no email route).
+    expect(notification!.deliveries.map((d) => [d.channel, d.escalationStep, DeliveryState[d.state]])).toEqual([
+      [Channel.SMS, 0, 'SENT'],
+      [Channel.SMS, 2, 'DEFERRED'],
+    ]);
     expect(h.providers.get(Channel.SMS)!.calls.at(-1)).toMatchObject({ title: 'Review overdue: conversation c-1 (CRITICAL)', priority: Priority.CRITICAL });
     expect(h.preference.requests.some((r) => r.routeKind === RouteKind.ESCALATION)).toBe(true);
   });

@@ -3,17 +3,25 @@
 // re-published event never makes a second one. That key, not a consumer inbox, is what makes the consumers
 // idempotent: accept asks preference for the plan before it opens its unit of work, which a consumer's inbox
 // transaction, already open when the handler runs, would not allow.
-// preference.changed drops the cached plans of the user or topic that changed.
+// review.resolved stops the escalation ladders of the case's notifications (a reviewer acted on it).
+// preference.changed drops the cached plans of the user or topic that changed (and every topic's, for a user or group).
 import { Code, ConnectError } from '@connectrpc/connect';
 import { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { Severity } from '../../gen/pulse/common/v1/review_pb.js';
-import { type AssistanceRequested, type PreferencesChanged, ReviewNotice, type ReviewRequired } from '../../gen/pulse/events/v1/events_pb.js';
+import {
+  type AssistanceRequested,
+  type PreferencesChanged,
+  ReviewNotice,
+  type ReviewRequired,
+  type ReviewResolved,
+} from '../../gen/pulse/events/v1/events_pb.js';
 import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { PermanentError } from '../platform/bus/bus.js';
 import type { Logger } from '../platform/log.js';
 import { annotate } from '../platform/span-ids.js';
 import { assistanceNotificationKey, reviewNotificationKey } from '../common/notification-keys.js';
 import type { Accept, AcceptRequest } from './accept.js';
+import type { LadderGate } from './ladder-gate.js';
 import type { PlanCache } from './plan-cache.js';
 import { MAX_BODY, MAX_TITLE } from './validate.js';
 
@@ -94,7 +102,7 @@ export function assistanceNotification(event: AssistanceRequested): AcceptReques
 /** Codes no retry of the same event can fix: the event goes to the DLQ at once, to be replayed after the fix. */
 const HOPELESS = new Set([Code.NotFound, Code.InvalidArgument, Code.FailedPrecondition]);
 
-export function eventHandlers(deps: { accept: Accept; plans: PlanCache; log: Logger }) {
+export function eventHandlers(deps: { accept: Accept; plans: PlanCache; ladder: Pick<LadderGate, 'acknowledge'>; log: Logger }) {
   async function acceptEvent(req: AcceptRequest, what: string): Promise<void> {
     try {
       const { notification, duplicate } = await deps.accept(req);
@@ -114,6 +122,12 @@ export function eventHandlers(deps: { accept: Accept; plans: PlanCache; log: Log
   }
 
   return {
+    /** A resolved case is acknowledged: the escalation steps of its notifications not yet sent are cancelled. */
+    reviewResolved: async (event: ReviewResolved) => {
+      annotate({ 'pulse.review_id': event.reviewId });
+      const cancelled = await deps.ladder.acknowledge(event.reviewId, new Date());
+      if (cancelled > 0) deps.log.info({ review_id: event.reviewId, cancelled }, 'review case resolved; its escalation steps stop');
+    },
     reviewRequired: (event: ReviewRequired) => {
       annotate({ 'pulse.review_id': event.reviewId, 'pulse.conversation_id': event.conversationId });
       return acceptEvent(reviewNotification(event), 'review.required');
@@ -124,8 +138,10 @@ export function eventHandlers(deps: { accept: Accept; plans: PlanCache; log: Log
     },
     preferenceChanged: async (event: PreferencesChanged) => {
       const subject = event.subject;
-      if (subject.case === 'userId') deps.plans.invalidate({ userId: subject.value });
-      else if (subject.case === 'topic') deps.plans.invalidate({ topic: subject.value });
+      if (subject.case === 'topic') deps.plans.invalidate({ topic: subject.value });
+      else if (subject.case === 'userId') deps.plans.invalidate({ userId: subject.value });
+      // Topic routes may name the user or the group.
+      if (subject.case === 'userId' || subject.case === 'group') deps.plans.invalidateTopics();
     },
   };
 }

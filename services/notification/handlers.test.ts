@@ -178,6 +178,49 @@ describe('SendNotification', () => {
     expect(empty.code).toBe(Code.InvalidArgument);
   });
 
+  it('answers each batch item on its own: stored before, repeated with another body, new', async () => {
+    await h.client.sendNotification(request('t11/old', 'kim'));
+    const other = request('t11/new', 'kim');
+    other.content!.body = 'Another body';
+    const before = await count('notifications');
+    const { results } = await h.client.sendNotifications({
+      notifications: [request('t11/new', 'kim'), request('t11/old', 'kim'), other, request('t11/second', 'kim')],
+    });
+    expect(results.map((r) => [r.errorCode, r.duplicate])).toEqual([
+      ['', false],
+      ['', true],
+      ['already_exists', false],
+      ['', false],
+    ]);
+    expect(results[2].errorMessage).toContain('idempotency_key "t11/new" was already used for a different request');
+    expect(await count('notifications')).toBe(before + 2);
+  });
+
+  it('settles a key taken by another request while its batch was being accepted: the batch item becomes the duplicate', async () => {
+    // The batch looks its keys up, then asks preference for plans; while it waits there, a single send of one of
+    // its keys commits. The batch's unit of work then meets the taken key and falls back to one unit per item.
+    // (Held on the other item's plan: the raced item's own plan is shared with the single send's.)
+    let raced: ReturnType<typeof h.client.sendNotification> | undefined;
+    h.preference.beforeAnswer = async (req) => {
+      if (req.recipient?.target.value !== 'max-other' || raced) return;
+      raced = h.client.sendNotification(request('t10/raced', 'max'));
+      await raced;
+    };
+    try {
+      const batch = await h.client.sendNotifications({ notifications: [request('t10/other', 'max-other'), request('t10/raced', 'max')] });
+      const single = await raced!;
+      expect(single.duplicate).toBe(false);
+      expect(batch.results.map((r) => [r.errorCode, r.duplicate])).toEqual([
+        ['', false],
+        ['', true],
+      ]);
+      expect(batch.results[1].notification!.notificationId).toBe(single.notification!.notificationId);
+      expect(await h.store.collection('notifications').countDocuments({ idempotencyKey: { $in: ['t10/other', 't10/raced'] } })).toBe(2);
+    } finally {
+      h.preference.beforeAnswer = undefined;
+    }
+  });
+
   it('refuses sends over the per-user rate with resource_exhausted, saying when to retry', async () => {
     const sends = Array.from({ length: 30 }, (_, i) => h.client.sendNotification(request(`t9/${i}`, 'hal')));
     await Promise.all(sends);

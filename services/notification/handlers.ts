@@ -11,11 +11,10 @@ import {
 } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { callerKey } from '../platform/auth.js';
-import { mapConcurrent } from '../platform/concurrency.js';
 import { asConnectError, codeName, failedPrecondition, notFound } from '../platform/errors.js';
 import type { Logger } from '../platform/log.js';
 import { pageSize, Validator } from '../platform/validate.js';
-import type { Accept } from './accept.js';
+import type { Accept, AcceptMany, AcceptRequest } from './accept.js';
 import type { DeadLetterRepository } from './dead-letters.js';
 import type { DeliveryRepository } from './deliveries.js';
 import type { DeliveryEngine } from './delivery-engine.js';
@@ -23,21 +22,23 @@ import { toDeadLetter, toNotification } from './messages.js';
 import { channelLabel, type NotificationMetrics } from './metrics.js';
 import type { NotificationRepository } from './notifications.js';
 import { replayDeadLetters } from './replay.js';
+import type { TemplateHandlers } from './template-handlers.js';
 import { checkCancel, checkGetNotification, checkSendNotification, deadLetterQuery, MAX_BATCH, normalizeSend } from './validate.js';
 
 export interface HandlerDeps {
   accept: Accept;
+  /** A batch in one unit of work (SendNotifications). */
+  acceptMany: AcceptMany;
   notifications: NotificationRepository;
   deliveries: DeliveryRepository;
   deadLetters: DeadLetterRepository;
   engine: DeliveryEngine;
   metrics: NotificationMetrics;
+  /** The template RPCs (template-handlers.ts). */
+  templates: TemplateHandlers;
   log: Logger;
   now?: () => Date;
 }
-
-/** Batch items are accepted with this many in flight. */
-const BATCH_CONCURRENCY = 16;
 
 function callerOf(ctx: HandlerContext): string {
   return ctx.values.get(callerKey)?.name ?? 'anonymous';
@@ -46,40 +47,59 @@ function callerOf(ctx: HandlerContext): string {
 export function notificationHandlers(deps: HandlerDeps): ServiceImpl<typeof NotificationService> {
   const now = deps.now ?? (() => new Date());
 
-  async function send(req: SendNotificationRequest, v: Validator, caller: string): Promise<SendNotificationResponse> {
+  /** The request to accept, once valid (else invalid_argument naming each field under v's prefix). */
+  function toAccept(req: SendNotificationRequest, v: Validator, caller: string): AcceptRequest {
     checkSendNotification(v, req, now());
     v.check();
-    const { notification, deliveries, duplicate } = await deps.accept(
-      {
-        idempotencyKey: req.idempotencyKey,
-        notificationType: req.notificationType,
-        routeKind: RouteKind.PRIMARY,
-        ...normalizeSend(req),
-        source: caller,
-        causeId: '',
-      },
-      { caller },
-    );
-    return create(SendNotificationResponseSchema, { notification: toNotification(notification, deliveries), duplicate });
+    return {
+      idempotencyKey: req.idempotencyKey,
+      notificationType: req.notificationType,
+      routeKind: RouteKind.PRIMARY,
+      ...normalizeSend(req),
+      source: caller,
+      causeId: '',
+    };
+  }
+
+  function failed(err: unknown, index: number) {
+    if (!(err instanceof ConnectError)) deps.log.error({ err, index }, 'unexpected error accepting a batch item');
+    const error = asConnectError(err);
+    return create(SendNotificationResultSchema, { index, errorCode: codeName(error.code), errorMessage: error.rawMessage });
   }
 
   return {
-    sendNotification: (req, ctx) => send(req, new Validator(), callerOf(ctx)),
+    ...deps.templates,
+    async sendNotification(req, ctx) {
+      const caller = callerOf(ctx);
+      const { notification, deliveries, duplicate } = await deps.accept(toAccept(req, new Validator(), caller), { caller });
+      return create(SendNotificationResponseSchema, { notification: toNotification(notification, deliveries), duplicate });
+    },
 
     async sendNotifications(req, ctx) {
       const v = new Validator();
       v.count('notifications', req.notifications, { min: 1, max: MAX_BATCH });
       v.check();
       const caller = callerOf(ctx);
-      const results = await mapConcurrent(req.notifications, BATCH_CONCURRENCY, async (item, index) => {
+      // Invalid items are answered at once; the valid ones are accepted together.
+      const results = new Array<ReturnType<typeof failed>>(req.notifications.length);
+      const valid: { index: number; request: AcceptRequest }[] = [];
+      req.notifications.forEach((item, index) => {
         try {
-          const { notification, duplicate } = await send(item, new Validator(`notifications[${index}]`), caller);
-          return create(SendNotificationResultSchema, { index, notification, duplicate });
+          valid.push({ index, request: toAccept(item, new Validator(`notifications[${index}]`), caller) });
         } catch (err) {
-          if (!(err instanceof ConnectError)) deps.log.error({ err, index }, 'unexpected error accepting a batch item');
-          const error = asConnectError(err);
-          return create(SendNotificationResultSchema, { index, errorCode: codeName(error.code), errorMessage: error.rawMessage });
+          results[index] = failed(err, index);
         }
+      });
+      const accepted = await deps.acceptMany(
+        valid.map((v) => v.request),
+        { caller },
+      );
+      accepted.forEach((outcome, i) => {
+        const { index } = valid[i];
+        results[index] =
+          'error' in outcome
+            ? failed(outcome.error, index)
+            : create(SendNotificationResultSchema, { index, notification: toNotification(outcome.notification, outcome.deliveries), duplicate: outcome.duplicate });
       });
       return create(SendNotificationsResponseSchema, {
         results,

@@ -1,6 +1,6 @@
 // Stored records as API messages.
 import { create } from '@bufbuild/protobuf';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
   type DeadLetter,
   DeadLetterSchema,
@@ -28,6 +28,7 @@ export function toDelivery(doc: DeliveryDoc): Delivery {
     updatedAt: timestampFromDate(doc.updatedAt),
     providerMessageId: doc.providerMessageId,
     digestSize: doc.digestSize,
+    escalationStep: doc.escalationStep ?? 0,
   });
 }
 
@@ -45,6 +46,7 @@ export function toNotification(doc: NotificationDoc, deliveries: readonly Delive
     causeId: doc.causeId,
     createdAt: timestampFromDate(doc.createdAt),
     expiresAt: doc.expiresAt ? timestampFromDate(doc.expiresAt) : undefined,
+    escalation: (doc.escalation ?? []).map((step) => ({ channel: step.channel, after: durationFromMs(step.afterMs) })),
   });
 }
 

@@ -18,6 +18,7 @@ export class NotificationMetrics {
   readonly planLookups: Counter<'result'>;
   readonly deliveriesPlanned: Counter<'channel' | 'state'>;
   readonly attempts: Counter<'channel' | 'outcome'>;
+  readonly failovers: Counter<'channel' | 'provider' | 'reason'>;
   readonly sendDuration: Histogram<'channel' | 'provider'>;
   readonly deliveryLatency: Histogram<'channel' | 'priority'>;
   readonly deferred: Counter<'channel' | 'reason'>;
@@ -67,6 +68,12 @@ export class NotificationMetrics {
       labelNames: ['channel', 'outcome'],
       registers,
     });
+    this.failovers = new Counter({
+      name: 'pulse_delivery_failovers_total',
+      help: 'Attempts sent through a channel\'s failover provider, by channel, provider and reason (retryable_failure, breaker_open)',
+      labelNames: ['channel', 'provider', 'reason'],
+      registers,
+    });
     this.sendDuration = new Histogram({
       name: 'pulse_delivery_send_duration_seconds',
       help: 'Time a provider took to answer one send',
@@ -83,7 +90,7 @@ export class NotificationMetrics {
     });
     this.deferred = new Counter({
       name: 'pulse_deliveries_deferred_total',
-      help: 'Deliveries put to wait in the store, by channel and reason (quiet_hours, digest, retry, circuit_open, replay)',
+      help: 'Deliveries put to wait in the store, by channel and reason (quiet_hours, digest, retry, circuit_open, replay, escalation, escalation_status)',
       labelNames: ['channel', 'reason'],
       registers,
     });
@@ -95,7 +102,7 @@ export class NotificationMetrics {
     });
     this.cancelled = new Counter({
       name: 'pulse_deliveries_cancelled_total',
-      help: 'Deliveries cancelled before they were sent',
+      help: 'Deliveries cancelled before they were sent (by CancelNotification, or escalation steps stopped by a read)',
       labelNames: ['channel'],
       registers,
     });

@@ -7,6 +7,7 @@ import { type Priority, type Recipient, RecipientSchema } from '../../gen/pulse/
 import type { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { PURGE_INDEX } from '../common/history.js';
 import type { Doc, Store, TxScope } from '../platform/store/collection.js';
+import type { LadderStep } from './ladder.js';
 
 /** Exactly one of the two is set. */
 export interface RecipientRef {
@@ -41,6 +42,8 @@ export interface NotificationDoc extends Doc {
   causeId: string;
   createdAt: Date;
   expiresAt: Date | null;
+  /** Its escalation ladder (ladder.ts); absent without one. */
+  escalation?: LadderStep[];
   /** When the store removes it: null while any of its deliveries awaits work. Set by the repositories. */
   purgeAt?: Date | null;
   /** Bumped by every decision about purgeAt (setPurgeAt). */
@@ -55,6 +58,7 @@ export class NotificationRepository {
   async init(): Promise<void> {
     const c = this.store.collection<NotificationDoc>(COLLECTION);
     await c.createIndex({ idempotencyKey: 1 }, { unique: true });
+    await c.createIndex({ causeId: 1 });
     await c.createIndex(PURGE_INDEX.keys, PURGE_INDEX.options);
   }
 
@@ -81,6 +85,18 @@ export class NotificationRepository {
 
   byKey(idempotencyKey: string, scope: TxScope = this.store): Promise<NotificationDoc | null> {
     return scope.collection<NotificationDoc>(COLLECTION).findOne({ idempotencyKey });
+  }
+
+  /** The notifications holding any of these keys, by key. */
+  async byKeys(idempotencyKeys: readonly string[]): Promise<Map<string, NotificationDoc>> {
+    const keys = [...new Set(idempotencyKeys)];
+    const found = keys.length === 0 ? [] : await this.store.collection<NotificationDoc>(COLLECTION).find({ idempotencyKey: { $in: keys } });
+    return new Map(found.map((doc) => [doc.idempotencyKey, doc]));
+  }
+
+  /** The notifications an event-driven source made for one cause (a review case: its opening, reminders, breaches). */
+  byCause(source: string, causeId: string): Promise<NotificationDoc[]> {
+    return this.store.collection<NotificationDoc>(COLLECTION).find({ causeId, source });
   }
 
   /** Point reads by id (a digest holds at most a few dozen). */

@@ -81,6 +81,25 @@ describe('PlanCache', () => {
     expect((await f.cache.get(key({ topic: 'sales' }))).cached).toBe(false);
   });
 
+  it("drops every topic's plans, and no user's, when routes may name the one who changed", async () => {
+    const f = fixture();
+    await f.cache.get(key({ userId: 'u1' }));
+    await f.cache.get(key({ topic: 'sales' }));
+    await f.cache.get(key({ topic: 'review' }));
+    f.cache.invalidateTopics();
+    expect((await f.cache.get(key({ userId: 'u1' }))).cached).toBe(true);
+    expect((await f.cache.get(key({ topic: 'sales' }))).cached).toBe(false);
+    expect((await f.cache.get(key({ topic: 'review' }))).cached).toBe(false);
+    // A topic answer in flight when every topic was dropped is not kept either.
+    f.hold();
+    const pending = f.cache.get(key({ topic: 'pricing' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    f.cache.invalidateTopics();
+    f.release();
+    await pending;
+    expect((await f.cache.get(key({ topic: 'pricing' }))).cached).toBe(false);
+  });
+
   it('does not keep an answer that was in flight when the change came', async () => {
     const f = fixture();
     f.hold();

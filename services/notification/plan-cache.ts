@@ -3,12 +3,13 @@
 //
 // Staleness is bounded twice: a preference.changed event drops the subject's entries on the replica that consumes
 // it (the queue is shared, so one replica hears each event), and every entry expires after a few seconds, so the
-// other replicas converge within the TTL. A plan says "deliver now" or "defer until T" as of when it was resolved,
+// other replicas converge within the TTL. Topic routes may name people and groups, so a user's or a group's change
+// drops every topic's entries too. A plan says "deliver now" or "defer until T" as of when it was resolved,
 // so quiet hours starting within the TTL may let a delivery through up to TTL late: accepted, and the reason the TTL
 // stays short.
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Client } from '@connectrpc/connect';
-import type { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import type { Channel, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
 import type { DeliveryPlan, PreferenceService, RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { type RecipientRef, toRecipient } from './notifications.js';
 
@@ -17,6 +18,8 @@ export interface PlanKey {
   notificationType: string;
   priority: Priority;
   routeKind: RouteKind;
+  /** An escalation step's plan: as of its time, for its channel only. Never cached. */
+  step?: { at: Date; channel: Channel };
 }
 
 interface Entry {
@@ -35,6 +38,8 @@ export class PlanCache {
   private readonly inFlight = new Map<string, Promise<DeliveryPlan[]>>();
   /** Last invalidation per subject: an answer fetched before it must not be cached after it. */
   private readonly invalidatedAt = new Map<string, number>();
+  /** Last invalidation of every topic. */
+  private topicsInvalidatedAt = -Infinity;
 
   constructor(
     private readonly resolve: (key: PlanKey) => Promise<DeliveryPlan[]>,
@@ -43,7 +48,8 @@ export class PlanCache {
   ) {}
 
   async get(key: PlanKey): Promise<{ plans: DeliveryPlan[]; cached: boolean }> {
-    if (this.ttlMs <= 0) return { plans: await this.resolve(key), cached: false };
+    if (this.ttlMs <= 0 || key.step) return { plans: await this.resolve(key), cached: false };
+    const isTopic = key.recipient.userId === undefined;
     const id = `${subjectOf(key.recipient)}\u0000${key.notificationType}\u0000${key.priority}\u0000${key.routeKind}`;
     const entry = this.entries.get(id);
     if (entry && entry.expiresAt > this.now()) return { plans: entry.plans, cached: true };
@@ -54,7 +60,8 @@ export class PlanCache {
       pending = this.resolve(key).then(
         (plans) => {
           this.inFlight.delete(id);
-          if ((this.invalidatedAt.get(subject) ?? -Infinity) < startedAt) this.store(id, plans);
+          const invalidated = Math.max(this.invalidatedAt.get(subject) ?? -Infinity, isTopic ? this.topicsInvalidatedAt : -Infinity);
+          if (invalidated < startedAt) this.store(id, plans);
           return plans;
         },
         (err: unknown) => {
@@ -71,9 +78,19 @@ export class PlanCache {
   invalidate(recipient: RecipientRef): void {
     const subject = subjectOf(recipient);
     this.invalidatedAt.set(subject, this.now());
-    for (const id of this.entries.keys()) if (id.startsWith(`${subject}\u0000`)) this.entries.delete(id);
+    this.drop(`${subject}\u0000`);
+  }
+
+  /** Drops the plans of every topic (a person or group that routes may name changed). */
+  invalidateTopics(): void {
+    this.topicsInvalidatedAt = this.now();
+    this.drop('topic:');
+  }
+
+  private drop(prefix: string): void {
+    for (const id of this.entries.keys()) if (id.startsWith(prefix)) this.entries.delete(id);
     // Answers already in flight were asked before the change: let them finish, but not be reused.
-    for (const id of this.inFlight.keys()) if (id.startsWith(`${subject}\u0000`)) this.inFlight.delete(id);
+    for (const id of this.inFlight.keys()) if (id.startsWith(prefix)) this.inFlight.delete(id);
   }
 
   private store(id: string, plans: DeliveryPlan[]): void {
@@ -92,7 +109,7 @@ export class PlanCache {
   }
 }
 
-/** Asks preference for a plan, as of now. */
+/** Asks preference for a plan, as of now (an escalation step's: as of its time). */
 export function preferenceResolver(client: Client<typeof PreferenceService>, now: () => Date = () => new Date()) {
   return async (key: PlanKey): Promise<DeliveryPlan[]> => {
     const { plans } = await client.resolveDelivery({
@@ -100,7 +117,8 @@ export function preferenceResolver(client: Client<typeof PreferenceService>, now
       notificationType: key.notificationType,
       priority: key.priority,
       routeKind: key.routeKind,
-      at: timestampFromDate(now()),
+      at: timestampFromDate(key.step?.at ?? now()),
+      channels: key.step ? [key.step.channel] : [],
     });
     return plans;
   };

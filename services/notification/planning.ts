@@ -3,12 +3,15 @@
 //   DEFER       -> DEFERRED until the end of quiet hours, waiting in the store for the scheduler.
 //   DELIVER_NOW -> ACCEPTED with a job on its priority lane, or, for a digestible LOW delivery, DEFERRED until the
 //                  end of its digest window.
+// A step of an escalation ladder (ladder.ts) is planned as of its own time and never digested: DELIVER_NOW waits
+// DEFERRED until that time, DEFER until the end of the quiet hours then.
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { type Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { DeliveryDecision, type DeliveryPlan, SuppressionReason } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { newId } from '../platform/ids.js';
 import type { DeliveryDoc } from './deliveries.js';
 import { digestDueAt, digestKey, isDigestible } from './digest.js';
+import { stepReason } from './ladder.js';
 import type { NotificationDoc } from './notifications.js';
 
 const SUPPRESSION_REASONS: Record<SuppressionReason, string> = {
@@ -23,6 +26,8 @@ export interface PlanningOptions {
   /** The provider that will serve a channel ("inbox" for in-app). */
   providerName: (channel: Channel) => string;
   digestWindowMs: number;
+  /** Plans of an escalation step: its number (from 1) and when it is due. */
+  step?: { index: number; dueAt: Date };
 }
 
 export function planDeliveries(notification: NotificationDoc, plans: readonly DeliveryPlan[], options: PlanningOptions): DeliveryDoc[] {
@@ -40,6 +45,8 @@ export function planDeliveries(notification: NotificationDoc, plans: readonly De
       causeId: notification.causeId,
       acceptedAt: notification.createdAt,
       expiresAt: notification.expiresAt,
+      ...(plan.locale ? { locale: plan.locale } : {}),
+      ...(options.step ? { escalationStep: options.step.index } : {}),
       state: DeliveryState.ACCEPTED,
       attempt: 0,
       attemptsMade: 0,
@@ -59,6 +66,12 @@ export function planDeliveries(notification: NotificationDoc, plans: readonly De
       return { ...base, state: DeliveryState.SUPPRESSED, reason: SUPPRESSION_REASONS[plan.suppressionReason] ?? SUPPRESSION_REASONS[0] };
     }
     const deferredUntil = plan.decision === DeliveryDecision.DEFER && plan.deliverAt ? timestampDate(plan.deliverAt) : undefined;
+    if (options.step) {
+      const { index, dueAt } = options.step;
+      const quiet = deferredUntil !== undefined && deferredUntil > dueAt;
+      const reason = quiet ? 'quiet hours' : stepReason(index);
+      return { ...base, state: DeliveryState.DEFERRED, attempt: 1, reason, dueAt: quiet ? deferredUntil : dueAt };
+    }
     if (isDigestible(notification.priority, plan.channel, options.digestWindowMs)) {
       // Deferred LOW deliveries of one address that end their quiet hours together are combined too.
       const dueAt = digestDueAt(deferredUntil && deferredUntil > now ? deferredUntil : now, options.digestWindowMs);

@@ -5,7 +5,7 @@ import { ProviderError } from './providers/provider.js';
 import { backoffMs, classify, nextStep, type RetryPolicy } from './retry-policy.js';
 
 const policy: RetryPolicy = {
-  maxAttempts: { [Channel.UNSPECIFIED]: 1, [Channel.EMAIL]: 4, [Channel.SLACK]: 4, [Channel.SMS]: 2, [Channel.IN_APP]: 4 },
+  maxAttempts: { [Channel.UNSPECIFIED]: 1, [Channel.EMAIL]: 4, [Channel.SLACK]: 4, [Channel.SMS]: 2, [Channel.IN_APP]: 4, [Channel.PUSH]: 4 },
   baseDelayMs: 1_000,
   maxDelayMs: 10_000,
   retryUnknownOutcome: new Set([Channel.EMAIL]),

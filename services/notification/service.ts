@@ -1,11 +1,13 @@
 // Notification: turns requests and events into deliveries, sends them on priority lanes through the providers,
 // and keeps what cannot be sent in a dead-letter store that can be replayed.
 import type { Client } from '@connectrpc/connect';
-import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { Channel, ChannelSchema } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { NotificationService } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import type { PreferenceService } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import type { StatusService } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { INBOX_PROVIDER } from '../common/delivery-state.js';
 import { type PeriodicTask, startPeriodic } from '../platform/periodic.js';
+import type { WebhookRoute } from '../platform/server.js';
 import type { ServiceModule } from '../platform/service.js';
 import { createAccept } from './accept.js';
 import { BreakerGate } from './breaker-gate.js';
@@ -15,14 +17,20 @@ import { DeliveryRepository } from './deliveries.js';
 import { DeliveryEngine } from './delivery-engine.js';
 import { eventHandlers } from './event-handlers.js';
 import { notificationHandlers } from './handlers.js';
+import { LadderGate, statusReadCheck } from './ladder-gate.js';
 import { LANES, lanePurpose, laneQueue, laneRoutingKey } from './lanes.js';
 import { channelLabel, NotificationMetrics } from './metrics.js';
 import { NotificationRepository } from './notifications.js';
 import { PlanCache, preferenceResolver } from './plan-cache.js';
-import { createProviders } from './providers/index.js';
+import { createFailoverProviders, createProviders } from './providers/index.js';
+import { SMS_STATUS_PATH } from './providers/sms-config.js';
+import { smsReceipts } from './sms-receipts.js';
 import type { ChannelProvider } from './providers/provider.js';
 import { RateLimiter } from './rate-limit.js';
 import { Scheduler } from './scheduler.js';
+import { TemplateCache, templatedInboxContent } from './template-cache.js';
+import { templateHandlers } from './template-handlers.js';
+import { TemplateRepository } from './templates.js';
 import { DeliveryWorker } from './worker.js';
 
 export interface NotificationOverrides {
@@ -30,6 +38,10 @@ export interface NotificationOverrides {
   preference?: Client<typeof PreferenceService>;
   /** Providers to use instead of the configured ones (tests use fakes). */
   providers?: Map<Channel, ChannelProvider>;
+  /** Failover providers to use instead of the configured ones. */
+  failovers?: Map<Channel, ChannelProvider>;
+  /** A status client to use instead of the peer (tests serve a fake in memory). */
+  status?: Client<typeof StatusService>;
 }
 
 /** A job fails only when the store or broker does; the bus retries it, the same job id, with these delays. */
@@ -40,7 +52,7 @@ const LANE_DEPTH_INTERVAL_MS = 5_000;
 export function notificationModule(overrides: NotificationOverrides = {}): ServiceModule<NotificationConfig> {
   return {
     name: 'notification',
-    peers: ['preference'],
+    peers: ['preference', 'status'],
     configure: readNotificationConfig,
     async start(rt) {
       const config = rt.config;
@@ -50,9 +62,15 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
       await notifications.init();
       await deliveries.init();
       await deadLetters.init();
+      const templateStore = new TemplateRepository(rt.store, rt.transaction);
+      await templateStore.init();
+      const templates = new TemplateCache(templateStore, rt.log);
+      await templates.refresh();
       const metrics = new NotificationMetrics(rt.metrics.registry);
 
-      const providers = overrides.providers ?? createProviders(config.providers, { log: rt.log });
+      const preference = overrides.preference ?? rt.peer('preference');
+      const providers = overrides.providers ?? createProviders(config.providers, { log: rt.log, preference });
+      const failovers = overrides.failovers ?? createFailoverProviders(config.failovers, { log: rt.log });
       const providerName = (channel: Channel) => (channel === Channel.IN_APP ? INBOX_PROVIDER : (providers.get(channel)?.name ?? ''));
       const gates = new Map<string, BreakerGate>();
       const gate = (provider: ChannelProvider) => {
@@ -64,12 +82,20 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
         return existing;
       };
       // A sentence, not an object keyed by channel: the log redaction would hide a field named "email".
-      const served = [Channel.EMAIL, Channel.SLACK, Channel.SMS, Channel.IN_APP].map((c) => `${channelLabel(c)}=${providerName(c) || 'none'}`);
+      const served = ChannelSchema.values.filter((v) => v.number !== Channel.UNSPECIFIED).map((v) => v.number as Channel).map(
+        (c) => `${channelLabel(c)}=${providerName(c) || 'none'}${failovers.has(c) ? `, failover ${failovers.get(c)!.name}` : ''}`,
+      );
       rt.log.info(`delivery providers: ${served.join(', ')}`);
 
-      const engine = new DeliveryEngine({ deliveries, notifications, deadLetters, transaction: rt.transaction });
-      const plans = new PlanCache(preferenceResolver(overrides.preference ?? rt.peer('preference')), config.planCacheTtlMs);
-      const accept = createAccept({
+      const engine = new DeliveryEngine({
+        deliveries,
+        notifications,
+        deadLetters,
+        transaction: rt.transaction,
+        inbox: (notification, delivery) => templatedInboxContent(templates, notification, delivery, rt.log),
+      });
+      const plans = new PlanCache(preferenceResolver(preference), config.planCacheTtlMs);
+      const { accept, acceptMany } = createAccept({
         notifications,
         deliveries,
         engine,
@@ -79,18 +105,31 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
         metrics,
         providerName,
         digestWindowMs: config.digestWindowMs,
+        ladders: config.escalationLadders,
+      });
+      const ladder = new LadderGate({
+        notifications,
+        deliveries,
+        engine,
+        wasRead: statusReadCheck(overrides.status ?? rt.peer('status')),
+        retryMs: config.escalationStatusRetryMs,
+        metrics,
+        log: rt.log,
       });
       const worker = new DeliveryWorker({
         deliveries,
         notifications,
         engine,
         providers,
+        failovers,
         gate,
         policy: config.retry,
         sendTimeoutMs: config.sendTimeoutMs,
         processingLeaseMs: config.processingLeaseMs,
         metrics,
         log: rt.log,
+        templates,
+        ladder,
       });
       for (const lane of LANES) {
         rt.consume({
@@ -103,7 +142,7 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
           handle: (job) => worker.handle(job),
         });
       }
-      const events = eventHandlers({ accept, plans, log: rt.log });
+      const events = eventHandlers({ accept, plans, ladder, log: rt.log });
       // No inbox: the notification's idempotency key, derived from the cause, makes a repeated event harmless, and
       // accept must ask preference for the plan before any unit of work opens (event-handlers.ts).
       rt.consume({ purpose: 'review-required', events: ['review.required'], inbox: false, handle: (event) => events.reviewRequired(event) });
@@ -113,7 +152,15 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
         inbox: false,
         handle: (event) => events.assistanceRequested(event),
       });
+      // Cancelling steps twice is harmless: a repeated event finds nothing left to cancel.
+      rt.consume({ purpose: 'review-resolved', events: ['review.resolved'], inbox: false, handle: (event) => events.reviewResolved(event) });
       rt.consume({ purpose: 'preference-changed', events: ['preference.changed'], inbox: false, handle: (event) => events.preferenceChanged(event) });
+      rt.consume({
+        purpose: 'template-changed',
+        events: ['template.changed'],
+        inbox: false, // dropping cache entries twice is harmless
+        handle: () => templates.refresh(),
+      });
 
       const scheduler = new Scheduler({
         deliveries,
@@ -134,20 +181,39 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
         }
       };
       let sampler: PeriodicTask | undefined;
+      let templateRefresher: PeriodicTask | undefined;
+      const sms = config.providers.sms;
+      const webhooks: Record<string, WebhookRoute> = {};
+      if (sms?.statusCallbackUrl) {
+        const receipts = { ...sms, statusCallbackUrl: sms.statusCallbackUrl };
+        webhooks[SMS_STATUS_PATH] = smsReceipts({ config: receipts, deliveries, engine, log: rt.log });
+      }
 
       return {
+        webhooks,
         routes: (router) =>
           router.service(
             NotificationService,
-            notificationHandlers({ accept, notifications, deliveries, deadLetters, engine, metrics, log: rt.log }),
+            notificationHandlers({
+              accept,
+              acceptMany,
+              notifications,
+              deliveries,
+              deadLetters,
+              engine,
+              metrics,
+              templates: templateHandlers({ templates: templateStore, cache: templates, log: rt.log }),
+              log: rt.log,
+            }),
           ),
         start() {
           scheduler.start();
           sampler = startPeriodic({ name: 'lane depth sampler', intervalMs: LANE_DEPTH_INTERVAL_MS, run: sampleLaneDepth, log: rt.log });
+          templateRefresher = startPeriodic({ name: 'template refresh', intervalMs: config.templateRefreshMs, run: () => templates.refresh(), log: rt.log });
         },
         async stop() {
-          await Promise.all([sampler?.stop(), scheduler.stop()]);
-          await Promise.all([...new Set(providers.values())].map((provider) => provider.close?.()));
+          await Promise.all([sampler?.stop(), templateRefresher?.stop(), scheduler.stop()]);
+          await Promise.all([...new Set([...providers.values(), ...failovers.values()])].map((provider) => provider.close?.()));
         },
       };
     },

@@ -1,6 +1,6 @@
 // Test doubles and a harness for notification's handler and worker tests: the real service module started with
-// startService on a free port, over a memory store and an embedded bus, with a fake preference service (served
-// in memory with createRouterTransport) and fake providers implementing ChannelProvider.
+// startService on a free port, over a memory store and an embedded bus, with fake preference and status services
+// (served in memory with createRouterTransport) and fake providers implementing ChannelProvider.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -22,6 +22,7 @@ import {
   type ResolveDeliveryRequest,
   RouteKind,
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { StatusService } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { EmbeddedBus } from '../platform/bus/embedded.js';
 import { encodeEvent, type EventName, type EventOf } from '../platform/bus/events.js';
 import { newId } from '../platform/ids.js';
@@ -73,24 +74,31 @@ export interface PlanSpec {
   address: string;
   decision?: DeliveryDecision;
   deliverAt?: Date;
+  /** The recipient's locale, as preference reports it. */
+  locale?: string;
 }
 
 /** A fake PreferenceService: per-user channel plans, per-topic routes by kind, unknown topics not_found. */
 export class FakePreference {
   users = new Map<string, PlanSpec[]>();
+  /** Further plans of a user, for channels outside their channels for the type: only an escalation step gets them. */
+  contacts = new Map<string, PlanSpec[]>();
   topics = new Map<string, { primary: PlanSpec[]; escalation?: PlanSpec[] }>();
   readonly requests: ResolveDeliveryRequest[] = [];
   unavailable = false;
   /** Called with every request as it arrives, in the caller's async context. */
   onResolve: ((req: ResolveDeliveryRequest) => void) | undefined;
+  /** Awaited before each answer: lets a test hold a caller between its steps. */
+  beforeAnswer: ((req: ResolveDeliveryRequest) => Promise<void>) | undefined;
 
   readonly client: Client<typeof PreferenceService> = createClient(
     PreferenceService,
     createRouterTransport(({ service }) => {
       service(PreferenceService, {
-        resolveDelivery: (req) => {
+        resolveDelivery: async (req) => {
           this.requests.push(req);
           this.onResolve?.(req);
+          await this.beforeAnswer?.(req);
           if (this.unavailable) throw new ConnectError('preference is down', Code.Unavailable);
           const target = req.recipient?.target;
           let specs: PlanSpec[];
@@ -101,6 +109,11 @@ export class FakePreference {
             if (!routes) throw new ConnectError(`topic "${target?.value}" has no route`, Code.NotFound);
             specs = req.routeKind === RouteKind.ESCALATION ? (routes.escalation ?? routes.primary) : routes.primary;
           }
+          // An escalation step asks for its channels only, whether or not the user has them for the type.
+          if (req.channels.length > 0) {
+            const contacts = target?.case === 'userId' ? (this.contacts.get(target.value) ?? []) : [];
+            specs = [...specs, ...contacts].filter((s) => req.channels.includes(s.channel));
+          }
           const userId = target?.case === 'userId' ? target.value : '';
           return {
             plans: specs.map((s) =>
@@ -110,9 +123,32 @@ export class FakePreference {
                 userId: s.channel === Channel.IN_APP ? s.address : userId,
                 decision: s.decision ?? DeliveryDecision.DELIVER_NOW,
                 deliverAt: timestampFromDate(s.deliverAt ?? new Date()),
+                locale: s.locale ?? '',
               }),
             ),
           };
+        },
+      });
+    }),
+  );
+}
+
+/** A fake StatusService that knows only which notifications were read (GetStatus), and can be down. */
+export class FakeStatus {
+  readonly read = new Set<string>();
+  /** Notification ids asked about, in order. */
+  readonly asked: string[] = [];
+  unavailable = false;
+
+  readonly client: Client<typeof StatusService> = createClient(
+    StatusService,
+    createRouterTransport(({ service }) => {
+      service(StatusService, {
+        getStatus: async ({ notificationId }) => {
+          this.asked.push(notificationId);
+          if (this.unavailable) throw new ConnectError('status is down', Code.Unavailable);
+          const state = this.read.has(notificationId) ? DeliveryState.READ : DeliveryState.SENT;
+          return { status: { notificationId, state, deliveries: [{ deliveryId: 'dlv_any', state }] } };
         },
       });
     }),
@@ -174,6 +210,7 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   providers?: FakeProvider[];
   preference?: FakePreference;
+  status?: FakeStatus;
 }
 
 export interface Harness {
@@ -182,6 +219,7 @@ export interface Harness {
   bus: EmbeddedBus;
   store: TestStore;
   preference: FakePreference;
+  status: FakeStatus;
   providers: Map<Channel, FakeProvider>;
   statuses: StatusLog;
   messages: MessageLog;
@@ -205,6 +243,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const bus = new EmbeddedBus();
   const store = await openTestStore('pulse_notification');
   const preference = options.preference ?? new FakePreference();
+  const status = options.status ?? new FakeStatus();
   const fakes = options.providers ?? [
     new FakeProvider('fake-email', Channel.EMAIL),
     new FakeProvider('fake-slack', Channel.SLACK),
@@ -233,7 +272,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       messages.messages.push({ routingKey, body });
     },
   );
-  const running = await startService(notificationModule({ preference: preference.client, providers: new Map(providers) }), {
+  const running = await startService(notificationModule({ preference: preference.client, status: status.client, providers: new Map(providers) }), {
     env: { ...TEST_ENV, ...options.env },
     bus,
     store,
@@ -258,6 +297,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     bus,
     store,
     preference,
+    status,
     providers,
     statuses,
     messages,

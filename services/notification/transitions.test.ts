@@ -51,6 +51,7 @@ function moves(n: number): Record<MoveKind, Move> {
     retry: { kind: 'retry', attempt: n + 1, failures: 2, dueAt: later, reason: 'retry: 503' },
     give_up: { kind: 'give_up', state: S.DEAD_LETTERED, reason: 'gave up' },
     replay: { kind: 'replay', dueAt: later },
+    confirm: { kind: 'confirm', state: S.DELIVERED, reason: '' },
   };
 }
 
@@ -74,6 +75,7 @@ const ALLOWED: Partial<Record<DeliveryState, MoveKind[]>> = {
   [S.ACCEPTED]: ['expire', 'cancel', 'wait', 'start'],
   [S.DEFERRED]: ['claim', 'expire', 'cancel', 'wait', 'start'],
   [S.PROCESSING]: ['succeed', 'retry', 'give_up'],
+  [S.SENT]: ['confirm'],
   [S.FAILED]: ['replay'],
   [S.DEAD_LETTERED]: ['replay'],
 };

@@ -27,7 +27,10 @@ export type Move =
   /** Failed for good, FAILED (permanent) or DEAD_LETTERED (gave up): a dead letter records it. */
   | { kind: 'give_up'; state: DeliveryState.FAILED | DeliveryState.DEAD_LETTERED; reason: string }
   /** A person replays a failed delivery: a new attempt with a fresh budget, waiting until dueAt. */
-  | { kind: 'replay'; dueAt: Date };
+  | { kind: 'replay'; dueAt: Date }
+  /** The provider reports, after the send, that the message reached the recipient or never will (an SMS receipt);
+   *  FAILED records a dead letter. */
+  | { kind: 'confirm'; state: DeliveryState.DELIVERED | DeliveryState.FAILED; reason: string };
 
 export type MoveKind = Move['kind'];
 
@@ -48,6 +51,7 @@ export const MOVES_FROM: Readonly<Record<MoveKind, ReadonlySet<DeliveryState>>> 
   retry: STARTED,
   give_up: STARTED,
   replay: REPLAYABLE,
+  confirm: new Set([S.SENT]),
 };
 
 export const EXPIRED_REASON = 'expired before it could be sent';
@@ -80,6 +84,8 @@ function changeOf(seen: DeliveryDoc, move: Move, at: Date): DeliveryChange {
       return { state: move.state, attempt: seen.attempt, reason: move.reason };
     case 'replay':
       return { state: S.DEFERRED, attempt: seen.attempt + 1, failures: 0, dueAt: move.dueAt, jobId: null, digestKey: null, digestSize: 0, reason: REPLAY_REASON };
+    case 'confirm':
+      return { state: move.state, attempt: seen.attempt, reason: move.reason };
   }
 }
 

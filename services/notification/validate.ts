@@ -10,6 +10,7 @@ import type {
 } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import type { Validator } from '../platform/validate.js';
 import type { DeadLetterQuery } from './dead-letters.js';
+import { checkEscalation, type LadderStep, ladderOf } from './ladder.js';
 import type { ContentDoc, RecipientRef } from './notifications.js';
 
 export const MAX_BATCH = 500;
@@ -57,6 +58,7 @@ export function checkSendNotification(v: Validator, req: SendNotificationRequest
   v.enumValue('priority', req.priority, PrioritySchema, { optional: true });
   checkContent(v, req.content);
   v.timestamp('expires_at', req.expiresAt, (at) => (at.getTime() <= now.getTime() ? 'must be in the future' : undefined));
+  checkEscalation(v, 'escalation', req.escalation);
 }
 
 /** The parts of a checked request that accept() works with, defaults applied. */
@@ -65,6 +67,7 @@ export function normalizeSend(req: SendNotificationRequest): {
   priority: Priority;
   content: ContentDoc;
   expiresAt: Date | null;
+  escalation: LadderStep[];
 } {
   const target = req.recipient?.target;
   return {
@@ -72,6 +75,7 @@ export function normalizeSend(req: SendNotificationRequest): {
     priority: req.priority || Priority.MEDIUM,
     content: { title: req.content?.title ?? '', body: req.content?.body ?? '', data: { ...req.content?.data } },
     expiresAt: req.expiresAt ? timestampDate(req.expiresAt) : null,
+    escalation: ladderOf(req.escalation),
   };
 }
 

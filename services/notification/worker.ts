@@ -1,11 +1,12 @@
 // The delivery worker: handles one job from a priority lane. The store is the source of truth; the job only names
 // the deliveries (one, or the members of a LOW digest) that hold its job id. For each job:
 //   1. deliveries already past this attempt, or held by another job, are left alone (duplicate or stale job);
-//   2. expired ones become EXPIRED;
+//   2. expired ones become EXPIRED, and a step of an escalation ladder is held back once the notification was read;
 //   3. an open breaker defers them until it reopens, without using up an attempt;
 //   4. they are marked PROCESSING (attempt n) with a conditional update, so only one worker sends an attempt (not
 //      reported to status: the outcome is, with its attempt);
-//   5. the provider is called through its breaker, with a deadline;
+//   5. the provider is called through its breaker, with a deadline: the channel's primary, or its failover provider
+//      when the previous attempt failed on the primary or the primary's breaker is open (providers/failover.ts);
 //   6. the outcome moves them on: SENT / DELIVERED, or the next step of the retry policy (retry-policy.ts).
 // A job redelivered after a crash finds its deliveries PROCESSING for its attempt: once the processing lease has run
 // out, that is an unknown outcome and goes through the same policy (the scheduler does the same for deliveries
@@ -25,11 +26,13 @@ import { giveUpAfterMs } from './config.js';
 import type { DeliveryDoc, DeliveryRepository } from './deliveries.js';
 import type { DeliveryEngine } from './delivery-engine.js';
 import { digestContent } from './digest.js';
+import type { LadderGate } from './ladder-gate.js';
 import { channelLabel, type NotificationMetrics, priorityLabel } from './metrics.js';
 import type { NotificationDoc, NotificationRepository } from './notifications.js';
+import { chooseProvider } from './providers/failover.js';
 import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendResult } from './providers/provider.js';
 import { classify, type Failure, nextStep, type NextStep, type RetryPolicy } from './retry-policy.js';
-import { inboxContent } from './status-events.js';
+import { applyTemplate, type TemplateCache } from './template-cache.js';
 import { handOverToInbox, moveFor } from './transitions.js';
 
 const S = DeliveryState;
@@ -39,12 +42,18 @@ export interface WorkerDeps {
   notifications: NotificationRepository;
   engine: DeliveryEngine;
   providers: ReadonlyMap<Channel, ChannelProvider>;
+  /** Each channel's failover provider, if it has one. */
+  failovers?: ReadonlyMap<Channel, ChannelProvider>;
   gate(provider: ChannelProvider): BreakerGate;
   policy: RetryPolicy;
   sendTimeoutMs: number;
   processingLeaseMs: number;
   metrics: NotificationMetrics;
   log: Logger;
+  /** Templates per type, channel and locale; without them every message has its provider's fixed layout. */
+  templates?: TemplateCache;
+  /** Holds back steps of an escalation ladder once the notification was read (ladder-gate.ts). */
+  ladder?: Pick<LadderGate, 'goesOn'>;
   now?: () => Date;
   random?: () => number;
 }
@@ -79,11 +88,12 @@ export class DeliveryWorker {
       at,
     );
     if (waiting.length === 0) return;
+    if (this.deps.ladder && !(await this.deps.ladder.goesOn(waiting, job.attempt, at))) return;
     if (waiting[0].channel === Channel.IN_APP) {
       for (const delivery of waiting) await this.deliverToInbox(delivery, job.attempt, at);
       return;
     }
-    const provider = this.deps.providers.get(waiting[0].channel);
+    const provider = this.providerFor(waiting[0]);
     const gate = provider ? this.deps.gate(provider) : undefined;
     const admission: Admission = gate?.admit() ?? 'closed';
     if (gate && admission === 'open') {
@@ -101,6 +111,19 @@ export class DeliveryWorker {
     } finally {
       gate?.release(admission);
     }
+  }
+
+  /** The provider for this attempt (providers/failover.ts); undefined when none serves the channel. */
+  private providerFor(delivery: DeliveryDoc): ChannelProvider | undefined {
+    const primary = this.deps.providers.get(delivery.channel);
+    if (!primary) return undefined;
+    // A delivery still waiting after an attempt did not succeed with that attempt's provider.
+    const last = delivery.attemptsMade > 0 ? delivery.provider : undefined;
+    const choice = chooseProvider({ primary, secondary: this.deps.failovers?.get(delivery.channel) }, last, (p) => this.deps.gate(p).breaker.opened);
+    if (choice.failover) {
+      this.deps.metrics.failovers.inc({ channel: channelLabel(delivery.channel), provider: choice.provider.name, reason: choice.failover });
+    }
+    return choice.provider;
   }
 
   /** The deliveries holding this job: the one it names, or for a digest every delivery claimed under it. */
@@ -156,7 +179,7 @@ export class DeliveryWorker {
   private async deliverToInbox(delivery: DeliveryDoc, attempt: number, at: Date): Promise<void> {
     const notification = await this.deps.notifications.get(delivery.notificationId);
     if (!notification) throw new Error(`notification ${delivery.notificationId} of delivery ${delivery._id} is missing`);
-    const sent = await this.deps.engine.moveThrough(delivery, handOverToInbox(attempt, inboxContent(notification)), at);
+    const sent = await this.deps.engine.moveThrough(delivery, handOverToInbox(attempt, this.deps.engine.inboxContent(notification, delivery)), at);
     if (sent) this.recordSent([delivery], 'sent', at);
   }
 
@@ -209,7 +232,7 @@ export class DeliveryWorker {
     const [lead] = claimed;
     const single: NotificationDoc | undefined = items.length === 1 ? items[0] : undefined;
     const content = single ? single.content : digestContent(items.map((n) => ({ notificationId: n._id, content: n.content })));
-    return {
+    const message: OutgoingMessage = {
       deliveryId: lead._id,
       notificationId: lead.notificationId,
       channel: lead.channel,
@@ -221,6 +244,7 @@ export class DeliveryWorker {
       notificationType: single ? single.notificationType : 'digest',
       attempt,
     };
+    return this.deps.templates ? applyTemplate(this.deps.templates, message, lead.locale ?? '', this.deps.log) : message;
   }
 
   private async settle(claimed: DeliveryDoc[], outcome: Outcome, probe: boolean, gate: BreakerGate | undefined): Promise<void> {

@@ -1,6 +1,7 @@
 // One plaintext port per service that speaks Connect, gRPC and gRPC-Web over HTTP/1.1 and HTTP/2 (h2c). Each new
 // connection is sniffed: if it opens with the HTTP/2 preface it goes to an http2 server, otherwise to an http
-// server; both run the same connect-node handler. Plain paths (/healthz, /readyz, /metrics) are served alongside.
+// server; both run the same connect-node handler. Plain paths (/healthz, /readyz, /metrics) and a service's
+// webhooks (POST, no token: providers' callbacks, each checking its caller) are served alongside.
 // With TLS (options.tls) the port speaks TLS only: one http2 secure server with allowHTTP1 picks h2 or http/1.1 by
 // ALPN and runs the same handler.
 import { setMaxListeners } from 'node:events';
@@ -24,6 +25,13 @@ type NodeResponse = Parameters<NodeHandler>[1];
 
 type PlainResponse = { status: number; contentType: string; body: string };
 export type PlainRoute = () => Promise<PlainResponse> | PlainResponse;
+/** A POST from outside Pulse (a provider's callback): no token, the route checks the caller itself. */
+export interface WebhookRequest {
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body, at most readMaxBytes. */
+  body: Buffer;
+}
+export type WebhookRoute = (request: WebhookRequest) => Promise<PlainResponse> | PlainResponse;
 
 export interface RpcServerOptions {
   port: number;
@@ -34,6 +42,8 @@ export interface RpcServerOptions {
   readMaxBytes: number;
   /** GET paths served without RPC framing. */
   plainRoutes: Record<string, PlainRoute>;
+  /** POST paths served without RPC framing or a token (webhooks). */
+  webhooks?: Record<string, WebhookRoute>;
   log: Logger;
   /** Serve TLS (h2 and http/1.1 by ALPN) with this certificate and key instead of plaintext. */
   tls?: ServerTls;
@@ -82,7 +92,7 @@ function specEncodeGrpcMessage(res: NodeResponse): void {
 }
 
 /** Waits for the first bytes of a connection and says whether they are the HTTP/2 preface. */
-function sniff(socket: net.Socket, route: (isHttp2: boolean) => void): void {
+export function sniff(socket: net.Socket, route: (isHttp2: boolean) => void): void {
   let buffered = Buffer.alloc(0);
   const abandon = () => socket.destroy();
   const onData = (chunk: Buffer) => {
@@ -102,6 +112,18 @@ function sniff(socket: net.Socket, route: (isHttp2: boolean) => void): void {
   socket.setTimeout(SNIFF_TIMEOUT_MS, abandon);
 }
 
+/** The request body, or undefined once it exceeds maxBytes. */
+async function readBody(req: NodeRequest, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const shutdown = new AbortController();
   // connect-es links every in-flight request's signal to this one: more than 10 at once is normal, not a leak.
@@ -116,6 +138,20 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       res.writeHead(status, { 'content-type': contentType });
       res.end(body);
     };
+    const webhook = options.webhooks?.[path];
+    if (webhook && req.method === 'POST') {
+      if (Number(req.headers['content-length'] ?? 0) > options.readMaxBytes) {
+        send({ status: 413, contentType: 'text/plain', body: 'too large\n' });
+        return;
+      }
+      readBody(req, options.readMaxBytes)
+        .then((body) => (body ? webhook({ headers: req.headers, body }) : { status: 413, contentType: 'text/plain', body: 'too large\n' }))
+        .then(send, (err: unknown) => {
+          options.log.error({ err, path }, 'webhook failed');
+          send({ status: 500, contentType: 'text/plain', body: 'internal error' });
+        });
+      return;
+    }
     if (!route || (req.method !== 'GET' && req.method !== 'HEAD')) {
       send({ status: 404, contentType: 'application/json', body: JSON.stringify({ code: 'not_found', message: `no route for ${req.method} ${path}` }) });
       return;

@@ -19,7 +19,7 @@ import { loadShedding } from './load-shed.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createPeerClient } from './peers.js';
-import { type RpcServer, startRpcServer } from './server.js';
+import { type RpcServer, startRpcServer, type WebhookRoute } from './server.js';
 import type { Store } from './store/collection.js';
 import { openStore } from './store/open.js';
 import { type TlsConfig, httpsGet, readTlsConfig } from './tls.js';
@@ -81,6 +81,8 @@ export interface Runtime<C> {
 export interface ServiceParts {
   /** Registers the service's RPC implementation. */
   routes(router: ConnectRouter): void;
+  /** POST paths for providers' callbacks, served beside the RPCs without a token (each checks its caller). */
+  webhooks?: Record<string, WebhookRoute>;
   /** Starts background work (schedulers); runs once the server is listening. */
   start?(): void;
   /** Stops background work before the store closes. */
@@ -282,6 +284,7 @@ export async function startService<C>(module: ServiceModule<C>, options: StartOp
         },
         '/metrics': async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.text() }),
       },
+      webhooks: parts.webhooks,
     });
   } catch (err) {
     await Promise.all(running.map((consumer) => consumer.cancel()));

@@ -4,6 +4,7 @@
 import type { FieldMask } from '@bufbuild/protobuf/wkt';
 import type { Preferences } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import type { Validator } from '../platform/validate.js';
+import { locale } from './locale.js';
 import { DEFAULT_PREFERENCES } from './user-preferences.js';
 import {
   channelQuietHours,
@@ -44,6 +45,7 @@ const READERS: Record<string, Reader> = {
   opted_out_types: (v, p) => ({ optedOutTypes: notificationTypes(v, 'opted_out_types', p.optedOutTypes) }),
   opted_out: (_v, p) => ({ optedOut: p.optedOut }),
   critical_overrides_quiet_hours: (_v, p) => ({ criticalOverridesQuietHours: p.criticalOverridesQuietHours ?? null }),
+  locale: (v, p) => ({ locale: locale(v, 'locale', p.locale) }),
 };
 // A Map, so that names such as "constructor" are not found on Object.prototype.
 const PATHS = new Map(Object.entries(READERS));

@@ -7,14 +7,18 @@ import {
   DeliveryDecision,
   PreferenceService,
   RouteKind,
+  RouteTargetKind,
+  SuppressionReason,
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { type TestPlatform, testPlatform } from '../../test/support/platform.js';
 import { failureOf } from '../../test/support/rejection.js';
 import { asCaller } from '../platform/access.js';
 import { fullAccessCaller } from '../platform/auth.js';
+import { GroupsRepository } from './groups.js';
 import { preferenceHandlers } from './handlers.js';
 import { PreferencesRepository } from './preferences.js';
 import { RoutesRepository } from './routes.js';
+import { DevicesRepository } from './devices.js';
 
 let platform: TestPlatform;
 let routes: RoutesRepository;
@@ -25,7 +29,13 @@ beforeEach(async () => {
   routes = new RoutesRepository(platform.store);
   await routes.init();
   await routes.seedDefaults(new Date());
-  const handlers = preferenceHandlers({ preferences: new PreferencesRepository(platform.store), routes, transaction: platform.transaction });
+  const handlers = preferenceHandlers({
+    preferences: new PreferencesRepository(platform.store),
+    routes,
+    groups: new GroupsRepository(platform.store),
+    devices: new DevicesRepository(platform.store),
+    transaction: platform.transaction,
+  });
   // Per-user access is tested in test/access; here the caller may use anyone's preferences.
   const router = { interceptors: [asCaller(fullAccessCaller('tester'))] };
   api = createClient(PreferenceService, createRouterTransport((r) => r.service(PreferenceService, handlers), { router }));
@@ -270,6 +280,15 @@ describe('ResolveDelivery', () => {
     expect(fallback.plans.map((p) => p.address)).toEqual(['#sales']);
   });
 
+  it('plans only the channels a request names (an escalation step): none is an empty plan, not an error', async () => {
+    const topic = { target: { case: 'topic' as const, value: 'sales' } };
+    expect((await api.resolveDelivery({ recipient: topic, notificationType: 'x', channels: [Channel.SLACK] })).plans.map((p) => p.address)).toEqual(['#sales']);
+    expect((await api.resolveDelivery({ recipient: topic, notificationType: 'x', channels: [Channel.SMS] })).plans).toEqual([]);
+    expect(await failureOf(api.resolveDelivery({ recipient: topic, notificationType: 'x', channels: [Channel.SMS, Channel.SMS] }))).toContain(
+      'channels[1]: is listed twice',
+    );
+  });
+
   it('answers not_found for a topic without routes, naming it and the known topics', async () => {
     expect(await failureOf(api.resolveDelivery({ recipient: { target: { case: 'topic', value: 'legal' } }, notificationType: 'x' }))).toBe(
       'NotFound: topic "legal" has no route; known topics: pricing, review, sales (add one with PreferenceService.UpsertTopicRoute)',
@@ -284,5 +303,59 @@ describe('ResolveDelivery', () => {
     expect(await failureOf(api.resolveDelivery({ recipient: { target: { case: 'userId', value: 'a b' } }, notificationType: 'x' }))).toMatch(
       /recipient\.user_id/,
     );
+  });
+});
+
+describe('groups and routes to people', () => {
+  const topic = { target: { case: 'topic' as const, value: 'outage' } };
+  const toGroup = { topic: 'outage', targetKind: RouteTargetKind.GROUP, target: 'on-call' };
+
+  it('delivers an alert routed to a group to each member through their own preferences', async () => {
+    const { created, group } = await api.upsertGroup({ group: { name: 'on-call', userIds: ['zoe', 'ann', 'zoe2'] } });
+    expect(created).toBe(true);
+    expect(group!.userIds).toEqual(['ann', 'zoe', 'zoe2']);
+    expect((await api.upsertTopicRoute({ route: toGroup })).route).toMatchObject({ targetKind: RouteTargetKind.GROUP, channel: Channel.UNSPECIFIED });
+    await api.upsertTopicRoute({ route: { topic: 'outage', targetKind: RouteTargetKind.USER, target: 'ann' } }); // reached twice
+    await update({ preferences: { userId: 'zoe2', optedOut: true }, updateMask: mask('opted_out') });
+    await update({
+      preferences: { userId: 'ann', contacts: { email: 'ann@example.com' }, defaultChannels: [Channel.EMAIL] },
+      updateMask: mask('contacts.email', 'default_channels'),
+    });
+
+    const { plans } = await api.resolveDelivery({ recipient: topic, notificationType: 'outage' });
+    expect(plans.map((p) => [p.userId, Channel[p.channel], DeliveryDecision[p.decision], SuppressionReason[p.suppressionReason]])).toEqual([
+      ['ann', 'EMAIL', 'DELIVER_NOW', 'UNSPECIFIED'],
+      ['zoe', 'IN_APP', 'DELIVER_NOW', 'UNSPECIFIED'],
+      ['zoe2', 'IN_APP', 'SUPPRESS', 'OPTED_OUT'],
+    ]);
+    expect((await api.listGroups({})).groups.map((g) => g.name)).toEqual(['on-call']);
+  });
+
+  it('refuses a route to a group that does not exist, and a channel on a route to people', async () => {
+    expect(await failureOf(api.upsertTopicRoute({ route: toGroup }))).toBe(
+      'FailedPrecondition: there is no group "on-call"; create it first with PreferenceService.UpsertGroup',
+    );
+    expect(await failureOf(api.upsertTopicRoute({ route: { ...toGroup, targetKind: RouteTargetKind.USER, target: 'ann', channel: Channel.SMS } }))).toContain(
+      'route.channel: must be unset for a route to a user',
+    );
+  });
+
+  it('answers failed_precondition when the routes reach nobody, and keeps a routed group from deletion', async () => {
+    await api.upsertGroup({ group: { name: 'on-call', userIds: [] } });
+    await api.upsertTopicRoute({ route: toGroup });
+    expect(await failureOf(api.resolveDelivery({ recipient: topic, notificationType: 'outage' }))).toMatch(/^FailedPrecondition: topic "outage"'s routes reach nobody/);
+    expect(await failureOf(api.deleteGroup({ name: 'on-call' }))).toBe(
+      'FailedPrecondition: group "on-call" is named by routes of "outage"; delete those routes first',
+    );
+    await api.deleteTopicRoute({ route: toGroup });
+    await api.deleteGroup({ name: 'on-call' });
+    expect(await failureOf(api.deleteGroup({ name: 'on-call' }))).toBe('NotFound: there is no group "on-call"');
+  });
+
+  it('names each invalid member', async () => {
+    const message = await failureOf(api.upsertGroup({ group: { name: 'On Call', userIds: ['ann', 'a b', 'ann'] } }));
+    for (const field of ['group.name: must be 1-64 lower-case', 'group.user_ids[1]: must be printable ASCII', 'group.user_ids[2]: repeats user id "ann"']) {
+      expect(message).toContain(field);
+    }
   });
 });

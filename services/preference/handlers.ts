@@ -1,4 +1,5 @@
-// PreferenceService: preferences with optimistic concurrency, topic routes, and ResolveDelivery over planDelivery.
+// PreferenceService: preferences with optimistic concurrency, topic routes and groups, and ResolveDelivery over
+// planDelivery.
 // Every change and its preference.changed event commit together, so notification never keeps a stale plan.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -6,27 +7,34 @@ import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
 import { PreferencesChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import {
   DeliveryPlanSchema,
+  GroupSchema,
   type PreferenceService,
   RouteKind,
+  RouteTargetKind,
   TopicRouteSchema,
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { requireUser } from '../platform/access.js';
-import { notFound } from '../platform/errors.js';
+import { failedPrecondition, notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { isDuplicateKey } from '../platform/store/collection.js';
 import { compareAndSet, RETRY } from '../platform/store/compare-and-set.js';
 import type { Transact, UnitOfWork } from '../platform/unit-of-work.js';
 import { Validator } from '../platform/validate.js';
 import { maskedChanges, readMask } from './field-mask.js';
-import { type Plan, planDelivery } from './plan.js';
+import { type GroupDoc, type GroupsRepository } from './groups.js';
+import { deviceHandlers } from './devices-handlers.js';
+import type { DevicesRepository } from './devices.js';
+import { type Plan, planDelivery, routesOfKind, usersOf } from './plan.js';
 import type { PreferencesDoc, PreferencesRepository } from './preferences.js';
-import type { RouteDoc, RoutesRepository } from './routes.js';
-import { DEFAULT_PREFERENCES, toPreferences } from './user-preferences.js';
-import { checkResolve, checkRoute } from './validate.js';
+import { type RouteDoc, type RoutesRepository, targetKindOf } from './routes.js';
+import { DEFAULT_PREFERENCES, toPreferences, type UserPreferences } from './user-preferences.js';
+import { checkGroup, checkResolve, checkRoute } from './validate.js';
 
 export interface PreferenceDeps {
   preferences: PreferencesRepository;
   routes: RoutesRepository;
+  groups: GroupsRepository;
+  devices: DevicesRepository;
   transaction: Transact;
   now?: () => Date;
 }
@@ -34,13 +42,18 @@ export interface PreferenceDeps {
 export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof PreferenceService> {
   const now = deps.now ?? (() => new Date());
 
-  const changed = (tx: UnitOfWork, at: Date, subject: { case: 'userId' | 'topic'; value: string }) =>
+  const changed = (tx: UnitOfWork, at: Date, subject: { case: 'userId' | 'topic' | 'group'; value: string }) =>
     tx.emit('preference.changed', create(PreferencesChangedSchema, { eventId: newId('evt'), occurredAt: timestampFromDate(at), subject }));
 
   const preferencesOf = (userId: string, doc: PreferencesDoc | null) =>
     doc ? toPreferences(userId, doc, doc.version, doc.updatedAt) : toPreferences(userId, DEFAULT_PREFERENCES, 0, null);
 
+  /** Stored preferences (or the defaults) with the user's push devices, as planning needs them. */
+  const withDevices = (prefs: UserPreferences, deviceIds: readonly string[] | undefined): UserPreferences => ({ ...prefs, pushDevices: deviceIds ?? [] });
+
   return {
+    ...deviceHandlers({ devices: deps.devices, transaction: deps.transaction, now }),
+
     async getPreferences(req, ctx) {
       new Validator().id('user_id', req.userId).check();
       requireUser(ctx.values, 'preferences', req.userId);
@@ -87,6 +100,9 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
       const v = new Validator();
       const key = checkRoute(v, req.route);
       v.check();
+      if (key.targetKind === RouteTargetKind.GROUP && (await deps.groups.some([key.target])).length === 0) {
+        throw failedPrecondition(`there is no group "${key.target}"; create it first with PreferenceService.UpsertGroup`);
+      }
       const { route, created } = await deps.transaction(async (tx) => {
         const at = now();
         const result = await deps.routes.upsert(tx, key, at);
@@ -107,7 +123,7 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
         return deps.routes.countOf(tx, key.topic);
       });
       if (remaining === undefined) {
-        throw notFound(`topic "${key.topic}" has no ${RouteKind[key.kind].toLowerCase()} route with that channel and target`);
+        throw notFound(`topic "${key.topic}" has no ${RouteKind[key.kind].toLowerCase()} route with that channel, target and target kind`);
       }
       return { remainingRoutes: remaining };
     },
@@ -123,20 +139,71 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
       const { audience, request } = checkResolve(v, req, now());
       v.check();
       if (audience.kind === 'user') {
-        const doc = await deps.preferences.get(audience.userId);
-        const plans = planDelivery({ kind: 'user', userId: audience.userId, preferences: doc ?? DEFAULT_PREFERENCES }, request);
+        const [doc, devices] = await Promise.all([deps.preferences.get(audience.userId), deps.devices.idsOf([audience.userId])]);
+        const preferences = withDevices(doc ?? DEFAULT_PREFERENCES, devices.get(audience.userId));
+        const plans = planDelivery({ kind: 'user', userId: audience.userId, preferences }, request);
         return { plans: plans.map(toDeliveryPlan) };
       }
-      const routes = await deps.routes.list(audience.topic);
-      const plans = planDelivery({ kind: 'topic', topic: audience.topic, routes }, request);
-      if (plans.length === 0) {
+      const routes = (await deps.routes.list(audience.topic)).map((route) => ({ ...route, targetKind: targetKindOf(route) }));
+      const chosen = routesOfKind(routes, request.routeKind);
+      if (chosen.length === 0) {
         const which = routes.length === 0 ? 'no route' : `no ${RouteKind[request.routeKind].toLowerCase()} route`;
         const known = (await deps.routes.topics()).join(', ') || 'none';
         throw notFound(`topic "${audience.topic}" has ${which}; known topics: ${known} (add one with PreferenceService.UpsertTopicRoute)`);
       }
+      const people = await routedPeople(chosen);
+      const plans = planDelivery({ kind: 'topic', topic: audience.topic, routes: chosen, people }, request);
+      if (plans.length === 0 && !request.channels?.length) {
+        throw failedPrecondition(`topic "${audience.topic}"'s routes reach nobody: each names a group without members (add some with PreferenceService.UpsertGroup)`);
+      }
       return { plans: plans.map(toDeliveryPlan) };
     },
+
+    async upsertGroup(req) {
+      const v = new Validator();
+      const { name, userIds } = checkGroup(v, req.group);
+      v.check();
+      const { group, created } = await deps.transaction(async (tx) => {
+        const at = now();
+        const result = await deps.groups.upsert(tx, name, userIds, at);
+        await changed(tx, at, { case: 'group', value: name });
+        return result;
+      });
+      return { group: toGroup(group), created };
+    },
+
+    async deleteGroup(req) {
+      new Validator().name('name', req.name).check();
+      await deps.transaction(async (tx) => {
+        const topics = await deps.routes.namingGroup(tx, req.name);
+        if (topics.length > 0) {
+          throw failedPrecondition(`group "${req.name}" is named by routes of ${topics.map((t) => `"${t}"`).join(', ')}; delete those routes first`);
+        }
+        if (!(await deps.groups.delete(tx, req.name))) throw notFound(`there is no group "${req.name}"`);
+        await changed(tx, now(), { case: 'group', value: req.name });
+      });
+      return {};
+    },
+
+    async listGroups() {
+      return { groups: (await deps.groups.list()).map(toGroup) };
+    },
   };
+
+  /** The people the routes name: their groups' members and everyone's stored preferences. */
+  async function routedPeople(routes: readonly RouteDoc[]) {
+    const groupNames = routes.filter((route) => route.targetKind === RouteTargetKind.GROUP).map((route) => route.target);
+    const groups = new Map((await deps.groups.some(groupNames)).map((group) => [group._id, group.userIds]));
+    const userIds = [...new Set(routes.flatMap((route) => usersOf(route, groups)))];
+    const [stored, devices] = await Promise.all([deps.preferences.some(userIds), deps.devices.idsOf(userIds)]);
+    const byUser = new Map(stored.map((doc) => [doc._id, doc as UserPreferences]));
+    const preferences = new Map(userIds.map((id) => [id, withDevices(byUser.get(id) ?? DEFAULT_PREFERENCES, devices.get(id))]));
+    return { preferences, groups };
+  }
+}
+
+function toGroup(doc: GroupDoc) {
+  return create(GroupSchema, { name: doc._id, userIds: doc.userIds, updatedAt: timestampFromDate(doc.updatedAt) });
 }
 
 function toTopicRoute(doc: RouteDoc) {
@@ -145,6 +212,7 @@ function toTopicRoute(doc: RouteDoc) {
     channel: doc.channel,
     target: doc.target,
     kind: doc.kind,
+    targetKind: targetKindOf(doc),
     updatedAt: timestampFromDate(doc.updatedAt),
   });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Channel, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { DeliveryDecision as D, RouteKind, SuppressionReason as R } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { type Plan, type PlanRequest, planDelivery, type Route } from './plan.js';
+import { DeliveryDecision as D, RouteKind, RouteTargetKind, SuppressionReason as R } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { type Plan, type PlanRequest, planDelivery, type Route, type RoutedPeople } from './plan.js';
 import { DEFAULT_PREFERENCES, type UserPreferences } from './user-preferences.js';
 
 // 23:30 in Paris (UTC+2 in June).
@@ -122,7 +122,9 @@ describe('planDelivery for a topic', () => {
     { channel: Channel.IN_APP, target: 'sales-team', kind: RouteKind.PRIMARY },
     { channel: Channel.EMAIL, target: 'boss@example.com', kind: RouteKind.ESCALATION },
   ];
-  const forTopic = (rs: Route[], routeKind: RouteKind) => planDelivery({ kind: 'topic', topic: 'sales', routes: rs }, request({ routeKind, at: NIGHT }));
+  const nobody: RoutedPeople = { preferences: new Map(), groups: new Map() };
+  const forTopic = (rs: Route[], routeKind: RouteKind) =>
+    planDelivery({ kind: 'topic', topic: 'sales', routes: rs, people: nobody }, request({ routeKind, at: NIGHT }));
 
   it('delivers every primary route now, with the user id of in-app targets', () => {
     expect(forTopic(routes, RouteKind.PRIMARY)).toEqual([
@@ -139,5 +141,91 @@ describe('planDelivery for a topic', () => {
   it('plans nothing when the topic has no route of the kind (the handler answers not_found)', () => {
     expect(forTopic([], RouteKind.PRIMARY)).toEqual([]);
     expect(forTopic(routes.slice(2), RouteKind.PRIMARY)).toEqual([]);
+  });
+});
+
+describe('planDelivery for a topic whose routes name people', () => {
+  const quietAnn = prefs({ quietHours: { start: '22:00', end: '07:00' }, defaultChannels: [Channel.EMAIL, Channel.IN_APP] });
+  const people: RoutedPeople = {
+    preferences: new Map([
+      ['ann', quietAnn],
+      ['cy', { ...prefs(), optedOut: true }],
+    ]),
+    groups: new Map([['reviewers', ['ann', 'bob', 'cy']]]),
+  };
+  const group: Route = { channel: Channel.UNSPECIFIED, target: 'reviewers', kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.GROUP };
+  const plan = (routes: Route[], r: Partial<PlanRequest> = {}) =>
+    planDelivery({ kind: 'topic', topic: 'review', routes, people }, request({ at: NIGHT, ...r }));
+  const rows = (plans: Plan[]) => plans.map((p) => [p.userId, Channel[p.channel], D[p.decision], R[p.suppressionReason]]);
+
+  it("plans each member of a group by their own preferences: channels, quiet hours, opt-outs", () => {
+    expect(rows(plan([group]))).toEqual([
+      ['ann', 'EMAIL', 'DEFER', 'UNSPECIFIED'], // 23:30 in Paris: inside her quiet hours
+      ['ann', 'IN_APP', 'DELIVER_NOW', 'UNSPECIFIED'], // the general window spares the inbox
+      ['bob', 'IN_APP', 'DELIVER_NOW', 'UNSPECIFIED'], // no preferences stored: the defaults
+      ['cy', 'EMAIL', 'SUPPRESS', 'OPTED_OUT'],
+      ['cy', 'SMS', 'SUPPRESS', 'OPTED_OUT'],
+      ['cy', 'SLACK', 'SUPPRESS', 'OPTED_OUT'],
+      ['cy', 'IN_APP', 'SUPPRESS', 'OPTED_OUT'],
+    ]);
+    expect(plan([group])[0].deliverAt).toEqual(MORNING_PARIS);
+  });
+
+  it('lets CRITICAL through quiet hours unless the person said it may not', () => {
+    expect(rows(plan([group], { priority: Priority.CRITICAL }))[0]).toEqual(['ann', 'EMAIL', 'DELIVER_NOW', 'UNSPECIFIED']);
+    const strict: RoutedPeople = { ...people, preferences: new Map([['ann', { ...quietAnn, criticalOverridesQuietHours: false }]]) };
+    const plans = planDelivery(
+      { kind: 'topic', topic: 'review', routes: [{ ...group, targetKind: RouteTargetKind.USER, target: 'ann' }], people: strict },
+      request({ at: NIGHT, priority: Priority.CRITICAL }),
+    );
+    expect(rows(plans)[0]).toEqual(['ann', 'EMAIL', 'DEFER', 'UNSPECIFIED']);
+  });
+
+  it('plans a person reached by several routes once, and keeps address routes beside them', () => {
+    const routes: Route[] = [
+      group,
+      { channel: Channel.UNSPECIFIED, target: 'bob', kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.USER },
+      { channel: Channel.IN_APP, target: 'bob', kind: RouteKind.PRIMARY }, // bob's own inbox as a raw address
+      { channel: Channel.SLACK, target: '#reviews', kind: RouteKind.PRIMARY },
+    ];
+    const plans = plan(routes);
+    expect(plans.filter((p) => p.userId === 'bob')).toHaveLength(1);
+    expect(plans[0]).toMatchObject({ channel: Channel.SLACK, address: '#reviews', decision: D.DELIVER_NOW });
+    expect(plans).toHaveLength(8);
+  });
+
+  it('plans nothing for a group without members or an unknown group', () => {
+    expect(plan([{ ...group, target: 'nobody-here' }])).toEqual([]);
+  });
+});
+
+describe('planDelivery for the channels a request names (an escalation step)', () => {
+  const ann = prefs({ quietHours: { start: '22:00', end: '07:00' }, typeChannels: [{ notificationType: 'review.required', channels: [Channel.IN_APP] }] });
+
+  it('plans those channels instead of the type\'s, with the same rules: quiet hours at the step\'s time, CRITICAL through', () => {
+    expect(decisions(forUser(ann, { channels: [Channel.EMAIL] }))).toEqual([['EMAIL', 'DELIVER_NOW', 'UNSPECIFIED', NOON.toISOString()]]);
+    expect(decisions(forUser(ann, { channels: [Channel.SMS], at: NIGHT }))).toEqual([['SMS', 'DEFER', 'UNSPECIFIED', MORNING_PARIS.toISOString()]]);
+    expect(decisions(forUser(ann, { channels: [Channel.SMS], at: NIGHT, priority: Priority.CRITICAL }))).toEqual([
+      ['SMS', 'DELIVER_NOW', 'UNSPECIFIED', NIGHT.toISOString()],
+    ]);
+    expect(decisions(forUser({ ...ann, contacts: { ...ann.contacts, phone: '' } }, { channels: [Channel.SMS] }))).toEqual([
+      ['SMS', 'SUPPRESS', 'NO_CONTACT', undefined],
+    ]);
+    expect(decisions(forUser({ ...ann, optedOutTypes: ['review.required'] }, { channels: [Channel.EMAIL] }))[0].slice(1, 3)).toEqual(['SUPPRESS', 'OPTED_OUT_TYPE']);
+  });
+
+  it('keeps only a topic\'s address routes on those channels, and plans the people it names on them', () => {
+    const routes: Route[] = [
+      { channel: Channel.SLACK, target: '#sales', kind: RouteKind.PRIMARY },
+      { channel: Channel.EMAIL, target: 'team@example.com', kind: RouteKind.PRIMARY },
+      { channel: Channel.UNSPECIFIED, target: 'ann', kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.USER },
+    ];
+    const people: RoutedPeople = { preferences: new Map([['ann', ann]]), groups: new Map() };
+    const plans = planDelivery({ kind: 'topic', topic: 'sales', routes, people }, request({ channels: [Channel.EMAIL] }));
+    expect(plans.map((p) => [Channel[p.channel], p.address])).toEqual([
+      ['EMAIL', 'team@example.com'],
+      ['EMAIL', 'ann@example.com'],
+    ]);
+    expect(planDelivery({ kind: 'topic', topic: 'sales', routes: routes.slice(0, 1), people }, request({ channels: [Channel.SMS] }))).toEqual([]);
   });
 });

@@ -18,6 +18,11 @@ export class PreferencesRepository {
     return this.store.collection<PreferencesDoc>(COLLECTION).findOne({ _id: userId });
   }
 
+  /** The stored preferences of those users who have any. */
+  some(userIds: readonly string[]): Promise<PreferencesDoc[]> {
+    return userIds.length === 0 ? Promise.resolve([]) : this.store.collection<PreferencesDoc>(COLLECTION).find({ _id: { $in: [...userIds] } });
+  }
+
   /**
    * Applies changes and moves the version on by one, atomically. With expectedVersion > 0 the write happens only if
    * the stored version still equals it (null otherwise: stale); with 0 it applies to whatever is stored, creating

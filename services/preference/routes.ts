@@ -1,19 +1,26 @@
-// The topic_routes collection: where each topic's notifications go. A route's identity is its topic, kind, channel
-// and target, which also make its _id, so concurrent upserts of one route meet on one document.
+// The topic_routes collection: where each topic's notifications go. A route's identity is its topic, kind, channel,
+// target kind and target, which also make its _id, so concurrent upserts of one route meet on one document.
 import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
+import { RouteKind, RouteTargetKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { type Doc, isDuplicateKey, type Store, type TxScope } from '../platform/store/collection.js';
 
 export interface RouteKey {
   topic: string;
+  /** UNSPECIFIED for a route to a user or group: their preferences choose the channels. */
   channel: Channel;
   target: string;
   kind: RouteKind;
+  /** ADDRESS, USER or GROUP (never UNSPECIFIED). */
+  targetKind: RouteTargetKind;
 }
 
-export interface RouteDoc extends Doc, RouteKey {
+export interface RouteDoc extends Doc, Omit<RouteKey, 'targetKind'> {
+  /** Absent on routes stored before routes could name people: those are addresses. */
+  targetKind?: RouteTargetKind;
   updatedAt: Date;
 }
+
+export const targetKindOf = (route: Pick<RouteDoc, 'targetKind'>): RouteTargetKind => route.targetKind || RouteTargetKind.ADDRESS;
 
 interface MarkerDoc extends Doc {
   at: Date;
@@ -25,14 +32,17 @@ const SEEDED = 'topic_routes.seeded';
 
 /** Routes a fresh installation starts with; seeded once, so deleting one sticks. */
 export const DEFAULT_ROUTES: readonly RouteKey[] = [
-  { topic: 'review', channel: Channel.IN_APP, target: 'reviewers', kind: RouteKind.PRIMARY },
-  { topic: 'review', channel: Channel.IN_APP, target: 'team-leads', kind: RouteKind.ESCALATION },
-  { topic: 'sales', channel: Channel.SLACK, target: '#sales', kind: RouteKind.PRIMARY },
-  { topic: 'pricing', channel: Channel.EMAIL, target: 'pricing@example.com', kind: RouteKind.PRIMARY },
+  { topic: 'review', channel: Channel.IN_APP, target: 'reviewers', kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.ADDRESS },
+  { topic: 'review', channel: Channel.IN_APP, target: 'team-leads', kind: RouteKind.ESCALATION, targetKind: RouteTargetKind.ADDRESS },
+  { topic: 'sales', channel: Channel.SLACK, target: '#sales', kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.ADDRESS },
+  { topic: 'pricing', channel: Channel.EMAIL, target: 'pricing@example.com', kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.ADDRESS },
 ];
 
+/** Address routes keep the id they had before routes could name people. */
 function routeId(key: RouteKey): string {
-  return JSON.stringify([key.topic, key.kind, key.channel, key.target]);
+  return key.targetKind === RouteTargetKind.ADDRESS
+    ? JSON.stringify([key.topic, key.kind, key.channel, key.target])
+    : JSON.stringify([key.topic, key.kind, RouteTargetKind[key.targetKind].toLowerCase(), key.target]);
 }
 
 export class RoutesRepository {
@@ -65,7 +75,10 @@ export class RoutesRepository {
       .collection<RouteDoc>(COLLECTION)
       .findOneAndUpdate(
         { _id },
-        { $set: { updatedAt: now }, $setOnInsert: { topic: key.topic, channel: key.channel, target: key.target, kind: key.kind } },
+        {
+          $set: { updatedAt: now },
+          $setOnInsert: { topic: key.topic, channel: key.channel, target: key.target, kind: key.kind, targetKind: key.targetKind },
+        },
         { upsert: true, returnDocument: 'before' },
       );
     return { route: { _id, ...key, updatedAt: now }, created: before === null };
@@ -86,6 +99,12 @@ export class RoutesRepository {
     return this.store
       .collection<RouteDoc>(COLLECTION)
       .find(topic ? { topic } : {}, { sort: { topic: 1, channel: 1, kind: 1, target: 1 } });
+  }
+
+  /** Topics with a route naming the group, sorted. */
+  async namingGroup(tx: TxScope, group: string): Promise<string[]> {
+    const routes = await tx.collection<RouteDoc>(COLLECTION).find({ target: group, targetKind: RouteTargetKind.GROUP });
+    return [...new Set(routes.map((route) => route.topic))].sort();
   }
 
   /** Every topic with a route, sorted. */

@@ -19,6 +19,10 @@ export interface UserPreferences {
   optedOut: boolean;
   /** null: not chosen, which means true. */
   criticalOverridesQuietHours: boolean | null;
+  /** BCP 47 tag for templates; '' (or absent, stored before locales) for the default. */
+  locale?: string;
+  /** The user's push devices (ids), from the devices collection, not stored here: filled in for planning. */
+  pushDevices?: readonly string[];
 }
 
 export const DEFAULT_PREFERENCES: Readonly<UserPreferences> = Object.freeze({
@@ -31,6 +35,7 @@ export const DEFAULT_PREFERENCES: Readonly<UserPreferences> = Object.freeze({
   optedOutTypes: [],
   optedOut: false,
   criticalOverridesQuietHours: null,
+  locale: '',
 });
 
 export function toPreferences(userId: string, prefs: UserPreferences, version: number, updatedAt: Date | null): Preferences {
@@ -45,6 +50,7 @@ export function toPreferences(userId: string, prefs: UserPreferences, version: n
     optedOutTypes: prefs.optedOutTypes,
     optedOut: prefs.optedOut,
     criticalOverridesQuietHours: prefs.criticalOverridesQuietHours ?? undefined,
+    locale: prefs.locale ?? '',
     version: BigInt(version),
     updatedAt: updatedAt ? timestampFromDate(updatedAt) : undefined,
   });

@@ -4,10 +4,13 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { Channel, ChannelSchema, Priority, PrioritySchema } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
   type ChannelQuietHours,
+  type Group,
   type QuietHours,
   type ResolveDeliveryRequest,
   RouteKind,
   RouteKindSchema,
+  RouteTargetKind,
+  RouteTargetKindSchema,
   type TopicRoute,
   type TypeChannels,
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
@@ -148,18 +151,49 @@ const TARGET_FORMS: Partial<Record<Channel, string>> = {
   [Channel.IN_APP]: 'a user id (1-128 printable characters, no spaces)',
 };
 
-/** The route's identity; kind UNSPECIFIED means PRIMARY. */
+/** The route's identity; kind UNSPECIFIED means PRIMARY, target kind UNSPECIFIED means ADDRESS. */
 export function checkRoute(v: Validator, route: TopicRoute | undefined): RouteKey {
   if (!route) {
     v.add('route', 'is required');
-    return { topic: '', channel: Channel.UNSPECIFIED, target: '', kind: RouteKind.PRIMARY };
+    return { topic: '', channel: Channel.UNSPECIFIED, target: '', kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.ADDRESS };
   }
   const r = v.nested('route');
-  r.name('topic', route.topic).enumValue('channel', route.channel, ChannelSchema).enumValue('kind', route.kind, RouteKindSchema, { optional: true });
-  if (route.target === '') r.add('target', 'is required');
-  else if (route.target.length > 256) r.add('target', 'must be at most 256 characters');
-  else if (!validTarget(route.channel, route.target)) r.add('target', `must be ${TARGET_FORMS[route.channel]} for channel ${Channel[route.channel]}`);
-  return { topic: route.topic, channel: route.channel, target: route.target, kind: route.kind || RouteKind.PRIMARY };
+  const targetKind = route.targetKind || RouteTargetKind.ADDRESS;
+  r.name('topic', route.topic).enumValue('kind', route.kind, RouteKindSchema, { optional: true });
+  r.enumValue('target_kind', route.targetKind, RouteTargetKindSchema, { optional: true });
+  if (targetKind === RouteTargetKind.ADDRESS) {
+    r.enumValue('channel', route.channel, ChannelSchema);
+    if (route.target === '') r.add('target', 'is required');
+    else if (route.target.length > 256) r.add('target', 'must be at most 256 characters');
+    else if (!validTarget(route.channel, route.target)) r.add('target', `must be ${TARGET_FORMS[route.channel]} for channel ${Channel[route.channel]}`);
+  } else {
+    if (route.channel !== Channel.UNSPECIFIED) {
+      r.add('channel', `must be unset for a route to a ${targetKind === RouteTargetKind.USER ? 'user' : 'group'}: their own preferences choose the channels`);
+    }
+    if (targetKind === RouteTargetKind.USER) r.id('target', route.target);
+    else r.name('target', route.target);
+  }
+  return { topic: route.topic, channel: route.channel, target: route.target, kind: route.kind || RouteKind.PRIMARY, targetKind };
+}
+
+export const MAX_GROUP_MEMBERS = 1_000;
+
+/** A group to store: its name and members, each a user id, each once. */
+export function checkGroup(v: Validator, group: Group | undefined): { name: string; userIds: string[] } {
+  if (!group) {
+    v.add('group', 'is required');
+    return { name: '', userIds: [] };
+  }
+  const g = v.nested('group');
+  g.name('name', group.name);
+  if (group.userIds.length > MAX_GROUP_MEMBERS) g.add('user_ids', `must have at most ${MAX_GROUP_MEMBERS} members, not ${group.userIds.length}`);
+  const seen = new Set<string>();
+  group.userIds.forEach((userId, i) => {
+    g.id(`user_ids[${i}]`, userId);
+    if (seen.has(userId)) g.add(`user_ids[${i}]`, `repeats user id "${userId}"`);
+    seen.add(userId);
+  });
+  return { name: group.name, userIds: group.userIds };
 }
 
 export type Audience = { kind: 'user'; userId: string } | { kind: 'topic'; topic: string };
@@ -181,6 +215,7 @@ export function checkResolve(v: Validator, req: ResolveDeliveryRequest, now: Dat
     .enumValue('priority', req.priority, PrioritySchema, { optional: true })
     .timestamp('at', req.at)
     .enumValue('route_kind', req.routeKind, RouteKindSchema, { optional: true });
+  const planned = req.channels.length > 0 ? channels(v, 'channels', req.channels) : [];
   return {
     audience,
     request: {
@@ -188,6 +223,7 @@ export function checkResolve(v: Validator, req: ResolveDeliveryRequest, now: Dat
       priority: req.priority || Priority.MEDIUM,
       at: req.at ? timestampDate(req.at) : now,
       routeKind: req.routeKind || RouteKind.PRIMARY,
+      channels: planned,
     },
   };
 }

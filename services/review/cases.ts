@@ -4,6 +4,7 @@
 // latest case; moving that pointer is what lets exactly one of two racing messages open the conversation's case.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { SignalEvidenceSchema } from '../../gen/pulse/common/v1/conversation_pb.js';
 import type { Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { ReviewState } from '../../gen/pulse/common/v1/review_pb.js';
 import {
@@ -16,7 +17,7 @@ import { failedPrecondition, notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { Doc, Filter, Store, TxScope } from '../platform/store/collection.js';
 import { compareAndSet, insertIfAbsent, RETRY } from '../platform/store/compare-and-set.js';
-import { keysetPage } from '../platform/store/keyset-page.js';
+import { afterPosition, keysetPage } from '../platform/store/keyset-page.js';
 import { decideClaim, isJoinable, resolveRefusal, UNCLAIMED_STATES } from './lifecycle.js';
 import { mergeReasons, type Policy, type Reasons, summarize } from './policy.js';
 import { severityOf } from './severity.js';
@@ -90,6 +91,7 @@ export function toReviewCase(doc: CaseDoc): ReviewCase {
       trendDrop: doc.reasons.trendDrop,
       summary: summarize(doc.reasons),
       trendDropThreshold: doc.reasons.trendDropThreshold,
+      evidence: (doc.reasons.evidence ?? []).map((e) => create(SignalEvidenceSchema, e)),
     }),
     messageIds: doc.messageIds,
     assignee: doc.assignee,
@@ -142,6 +144,7 @@ export class CaseRepository {
     await cases.createIndex({ state: 1, slaDueAt: 1 });
     await cases.createIndex({ state: 1, _id: 1 });
     await cases.createIndex({ assignee: 1, _id: 1 });
+    await cases.createIndex({ updatedAt: 1, _id: 1 });
   }
 
   get(reviewId: string): Promise<CaseDoc | null> {
@@ -246,6 +249,12 @@ export class CaseRepository {
     if (filter.assignee) query.assignee = filter.assignee;
     const binding = { state: filter.state, severity: filter.severity, assignee: filter.assignee };
     return keysetPage(this.store.collection<CaseDoc>(CASES), { filter: query, sort: { _id: 1 }, ...page, binding });
+  }
+
+  /** Cases updated after a position (updatedAt, then id), in that order: what watchers poll. */
+  updatedSince(after: { updatedAt: Date; id: string }, limit: number): Promise<CaseDoc[]> {
+    const sort = { updatedAt: 1, _id: 1 } as const;
+    return this.store.collection<CaseDoc>(CASES).find(afterPosition(sort, [after.updatedAt, after.id]), { sort, limit });
   }
 
   /** Unclaimed cases past their SLA, most overdue first. */

@@ -3,7 +3,14 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { createClient, createRouterTransport } from '@connectrpc/connect';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Author, ConversationMoodSchema, EscalationSignal, SentimentSchema, Trend } from '../../gen/pulse/common/v1/conversation_pb.js';
+import {
+  Author,
+  ConversationMoodSchema,
+  EscalationSignal,
+  SentimentSchema,
+  SignalEvidenceSchema,
+  Trend,
+} from '../../gen/pulse/common/v1/conversation_pb.js';
 import { ReviewState, Severity } from '../../gen/pulse/common/v1/review_pb.js';
 import { ReviewNotice, type SentimentAnalyzed, SentimentAnalyzedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import { ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
@@ -16,6 +23,7 @@ import { type TestPlatform, testPlatform } from '../../test/support/platform.js'
 import { type CaseDoc, CaseRepository } from './cases.js';
 import { analysisConsumer } from './consumer.js';
 import { reviewHandlers } from './handlers.js';
+import { CaseFeed } from './watch.js';
 import { ReviewMetrics } from './metrics.js';
 import { PolicyRepository } from './policies.js';
 
@@ -82,7 +90,8 @@ beforeEach(async () => {
   const metrics = new ReviewMetrics(new Registry());
   consumer = await svc.consume(analysisConsumer({ cases, policies, metrics, log: svc.log, now: () => now }));
   required = await record(bus, 'review.required');
-  const handlers = reviewHandlers({ cases, policies, transaction: svc.transaction, metrics, now: () => now });
+  const watch = { feed: new CaseFeed(cases, { pollMs: 50, overlapMs: 1_000, log: svc.log }), maxMs: 60_000 };
+  const handlers = reviewHandlers({ cases, policies, transaction: svc.transaction, metrics, watch, now: () => now });
   client = createClient(ReviewService, createRouterTransport(({ service }) => service(ReviewService, handlers)));
 });
 
@@ -116,6 +125,30 @@ describe('filing amiss messages', () => {
       notice: ReviewNotice.OPENED,
       reminder: 0,
     });
+  });
+
+  it('shows a reviewer the words behind each signal, message by message, and follows the signal weights', async () => {
+    const first = analysis('conv-why', { signals: [REFUND] });
+    first.sentiment!.evidence = [create(SignalEvidenceSchema, { signal: REFUND, text: 'money back', start: 9, end: 19 })];
+    await deliver(first);
+    const [opened] = await casesOf('conv-why');
+    const second = analysis('conv-why', { signals: [CANCELLATION] });
+    second.sentiment!.evidence = [create(SignalEvidenceSchema, { signal: CANCELLATION, text: 'cancel', start: 0, end: 6 })];
+    await deliver(second);
+    const { review } = await client.getReview({ reviewId: opened._id });
+    expect(review?.reasons?.evidence.map((e) => [EscalationSignal[e.signal], e.text, e.start, e.end, e.messageId])).toEqual([
+      ['REFUND', 'money back', 9, 19, first.messageId],
+      ['CANCELLATION', 'cancel', 0, 6, second.messageId],
+    ]);
+
+    await client.updateReviewPolicy({
+      policy: { signalWeights: [{ signal: REFUND, weight: 0.5 }] },
+      updateMask: { paths: ['signal_weights'] },
+    });
+    await deliver(analysis('conv-half', { signals: [REFUND] }));
+    expect(await casesOf('conv-half')).toEqual([]);
+    await deliver(analysis('conv-half', { signals: [REFUND, CANCELLATION] }));
+    expect(await casesOf('conv-half')).toHaveLength(1);
   });
 
   it('ignores agents, bots and messages the policy finds fine', async () => {

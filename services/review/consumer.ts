@@ -31,8 +31,15 @@ export function analysisConsumer(deps: AnalysisConsumerDeps): ConsumerSpec<'sent
       if (event.author !== Author.CUSTOMER) return;
       const policy = await deps.policies.get(tx);
       const trendKnown = event.mood !== undefined && event.mood.trend !== Trend.NEW && event.mood.trend !== Trend.UNSPECIFIED;
+      const evidence = (event.sentiment?.evidence ?? []).map((e) => ({
+        signal: e.signal,
+        text: e.text,
+        start: e.start,
+        end: e.end,
+        messageId: event.messageId,
+      }));
       const reasons = assess(
-        { compound: event.sentiment?.compound ?? 0, signals: event.sentiment?.signals ?? [], drop: event.mood?.drop ?? 0, trendKnown },
+        { compound: event.sentiment?.compound ?? 0, signals: event.sentiment?.signals ?? [], drop: event.mood?.drop ?? 0, trendKnown, evidence },
         policy,
       );
       if (!reasons) return;

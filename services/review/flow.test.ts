@@ -23,6 +23,7 @@ import { type TestPlatform, testPlatform } from '../../test/support/platform.js'
 import { CaseRepository } from './cases.js';
 import { analysisConsumer } from './consumer.js';
 import { reviewHandlers } from './handlers.js';
+import { CaseFeed } from './watch.js';
 import { ReviewMetrics } from './metrics.js';
 import { PolicyRepository } from './policies.js';
 import { SlaReminders } from './reminders.js';
@@ -85,7 +86,8 @@ beforeEach(async () => {
       }),
     ),
   ];
-  const handlers = reviewHandlers({ cases, policies, transaction: review.transaction, metrics });
+  const watch = { feed: new CaseFeed(cases, { pollMs: 50, overlapMs: 1_000, log: review.log }), maxMs: 60_000 };
+  const handlers = reviewHandlers({ cases, policies, transaction: review.transaction, metrics, watch });
   client = createClient(ReviewService, createRouterTransport(({ service }) => service(ReviewService, handlers)));
 });
 

@@ -13,6 +13,7 @@ import { rejectionOf } from '../../test/support/rejection.js';
 import { type TestPlatform, testPlatform } from '../../test/support/platform.js';
 import { CaseRepository } from './cases.js';
 import { reviewHandlers } from './handlers.js';
+import { CaseFeed } from './watch.js';
 import { ReviewMetrics } from './metrics.js';
 import { PolicyRepository } from './policies.js';
 import { assess, DEFAULT_POLICY } from './policy.js';
@@ -46,6 +47,7 @@ beforeEach(async () => {
     policies: new PolicyRepository(svc.store),
     transaction: svc.transaction,
     metrics: new ReviewMetrics(new Registry()),
+    watch: { feed: new CaseFeed(cases, { pollMs: 50, overlapMs: 1_000, log: svc.log }), maxMs: 60_000 },
     now: () => now,
   });
   client = createClient(ReviewService, createRouterTransport(({ service }) => service(ReviewService, handlers)));
@@ -241,6 +243,66 @@ describe('ListReviews', () => {
   });
 });
 
+describe('WatchReviewCases', () => {
+  it('sends the matching cases, marks the snapshot complete, then each change: claims at once, new cases by polling', async () => {
+    now = new Date(); // the poll looks at cases updated since it started
+    const before = await openCase(-0.9);
+    const claimedElsewhere = await openCase(-0.9);
+    await client.claimReview({ reviewId: claimedElsewhere, reviewer: 'ben' });
+    const abort = new AbortController();
+    const seen: { id: string; state: ReviewState; matches: boolean; complete: boolean }[] = [];
+    const watching = (async () => {
+      for await (const m of client.watchReviewCases({ state: ReviewState.OPEN }, { signal: abort.signal })) {
+        seen.push({ id: m.review?.reviewId ?? '', state: m.review?.state ?? ReviewState.UNSPECIFIED, matches: m.matches, complete: m.snapshotComplete });
+      }
+    })().catch((err: unknown) => {
+      if (ConnectError.from(err).code !== Code.Canceled) throw err;
+    });
+    await until('the snapshot', () => seen.some((m) => m.complete));
+    expect(seen).toEqual([
+      { id: before, state: ReviewState.OPEN, matches: true, complete: false },
+      { id: '', state: ReviewState.UNSPECIFIED, matches: false, complete: true },
+    ]);
+    // A claim made through the handlers is announced at once: the case no longer matches OPEN.
+    await client.claimReview({ reviewId: before, reviewer: 'ana' });
+    await until('the claim', () => seen.length === 3);
+    expect(seen[2]).toEqual({ id: before, state: ReviewState.CLAIMED, matches: false, complete: false });
+    // A case the consumer opens is found by the poll.
+    now = new Date();
+    const opened = await openCase(-0.95);
+    await until('the new case', () => seen.length === 4);
+    expect(seen[3]).toEqual({ id: opened, state: ReviewState.OPEN, matches: true, complete: false });
+    // A case that never matched stays out of the stream when it changes.
+    await client.resolveReview({ reviewId: claimedElsewhere, reviewer: 'ben', outcome: ReviewState.RESOLVED });
+    await client.claimReview({ reviewId: opened, reviewer: 'ana' });
+    await until('the second claim', () => seen.length === 5);
+    expect(seen[4]).toMatchObject({ id: opened, matches: false });
+    abort.abort();
+    await watching;
+    expect(seen).toHaveLength(5);
+  });
+
+  it('filters by assignee and names a bad filter', async () => {
+    const mine = await openCase(-0.9);
+    const theirs = await openCase(-0.9);
+    await client.claimReview({ reviewId: mine, reviewer: 'ana' });
+    await client.claimReview({ reviewId: theirs, reviewer: 'ben' });
+    const ids: string[] = [];
+    for await (const m of client.watchReviewCases({ assignee: 'ana' })) {
+      if (m.snapshotComplete) break;
+      ids.push(m.review!.reviewId);
+    }
+    expect(ids).toEqual([mine]);
+    const err = await rejectionOf(
+      (async () => {
+        for await (const _ of client.watchReviewCases({ state: 42 as ReviewState, assignee: 'x'.repeat(300) })) break;
+      })(),
+    );
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.message).toMatch(/state.*assignee/s);
+  });
+});
+
 describe('review policy', () => {
   it('starts from the default policy', async () => {
     const { policy } = await client.getReviewPolicy({});
@@ -256,7 +318,14 @@ describe('review policy', () => {
       EscalationSignal.REPEATED_CONTACT,
       EscalationSignal.ABUSIVE_LANGUAGE,
       EscalationSignal.HUMAN_REQUEST,
+      EscalationSignal.BILLING_DISPUTE,
+      EscalationSignal.SERVICE_FAILURE,
+      EscalationSignal.PUBLIC_THREAT,
+      EscalationSignal.SARCASM,
+      EscalationSignal.PRIVACY_REQUEST,
+      EscalationSignal.SOURING,
     ]);
+    expect(policy?.signalWeights).toEqual([]);
     expect(policy?.slas.map((r) => [Severity[r.severity], durationMs(r.openFor!) / 60_000])).toEqual([
       ['CRITICAL', 15],
       ['HIGH', 60],

@@ -10,13 +10,16 @@ import type { ReviewMetrics } from './metrics.js';
 import { reviewRequired, reviewResolved } from './notices.js';
 import { type PolicyRepository, toReviewPolicy } from './policies.js';
 import { applyPolicyUpdate } from './policy-update.js';
-import { checkClaim, checkGet, checkList, checkResolve } from './validate.js';
+import { checkClaim, checkGet, checkList, checkResolve, checkWatch } from './validate.js';
+import { type CaseFeed, watchCases } from './watch.js';
 
 export interface ReviewDeps {
   cases: CaseRepository;
   policies: PolicyRepository;
   transaction: Transact;
   metrics: ReviewMetrics;
+  /** WatchReviewCases: the feed of changed cases, and the longest a stream stays open. */
+  watch: { feed: CaseFeed; maxMs: number };
   now?: () => Date;
 }
 
@@ -30,6 +33,14 @@ export function reviewHandlers(deps: ReviewDeps): ServiceImpl<typeof ReviewServi
       return { reviews: page.items.map(toReviewCase), nextPageToken: page.nextPageToken };
     },
 
+    async *watchReviewCases(req, ctx) {
+      checkWatch(req);
+      const filter = { state: req.state, assignee: req.assignee };
+      for await (const event of watchCases({ cases: deps.cases, ...deps.watch }, filter, ctx.signal)) {
+        yield event.kind === 'case' ? { review: toReviewCase(event.doc), matches: event.matches } : { snapshotComplete: true };
+      }
+    },
+
     async getReview(req) {
       checkGet(req);
       const doc = await deps.cases.get(req.reviewId);
@@ -39,7 +50,9 @@ export function reviewHandlers(deps: ReviewDeps): ServiceImpl<typeof ReviewServi
 
     async claimReview(req) {
       checkClaim(req);
-      return { review: toReviewCase(await deps.cases.claim(req.reviewId, req.reviewer, now())) };
+      const doc = await deps.cases.claim(req.reviewId, req.reviewer, now());
+      deps.watch.feed.publish(doc._id);
+      return { review: toReviewCase(doc) };
     },
 
     async resolveReview(req) {
@@ -61,6 +74,7 @@ export function reviewHandlers(deps: ReviewDeps): ServiceImpl<typeof ReviewServi
         return resolved;
       });
       deps.metrics.resolved(req.outcome);
+      deps.watch.feed.publish(doc._id);
       return { review: toReviewCase(doc) };
     },
 

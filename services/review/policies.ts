@@ -2,6 +2,7 @@
 // default applies. Updates are compare-and-set on the version, so two concurrent edits never lose one another.
 import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { SignalWeightSchema } from '../../gen/pulse/common/v1/review_pb.js';
 import { type ReviewPolicy, ReviewPolicySchema, SlaRuleSchema } from '../../gen/pulse/review/v1/review_service_pb.js';
 import type { Doc, Store, TxScope } from '../platform/store/collection.js';
 import { compareAndSet, insertIfAbsent, RETRY } from '../platform/store/compare-and-set.js';
@@ -20,6 +21,7 @@ export function toReviewPolicy(policy: Policy): ReviewPolicy {
     cooldown: durationFromMs(policy.cooldownMs),
     slas: policy.slas.map((rule) => create(SlaRuleSchema, { severity: rule.severity, openFor: durationFromMs(rule.openForMs) })),
     topic: policy.topic,
+    signalWeights: policy.signalWeights.map((w) => create(SignalWeightSchema, { signal: w.signal, weight: w.weight })),
     version: BigInt(policy.version),
     updatedAt: policy.updatedAt ? timestampFromDate(policy.updatedAt) : undefined,
   });
@@ -28,9 +30,17 @@ export function toReviewPolicy(policy: Policy): ReviewPolicy {
 function fromDoc(doc: PolicyDoc | null): Policy {
   // Read for every analysed message while no policy is stored: a copy made field by field, not by structuredClone,
   // which cost 3% of review's time under load.
-  if (!doc) return { ...DEFAULT_POLICY, caseSignals: [...DEFAULT_POLICY.caseSignals], slas: DEFAULT_POLICY.slas.map((rule) => ({ ...rule })) };
+  if (!doc) {
+    return {
+      ...DEFAULT_POLICY,
+      caseSignals: [...DEFAULT_POLICY.caseSignals],
+      slas: DEFAULT_POLICY.slas.map((rule) => ({ ...rule })),
+      signalWeights: [],
+    };
+  }
   const { _id, ...policy } = doc;
-  return policy;
+  // A policy stored before signal weights existed weighs every case signal the same.
+  return { ...policy, signalWeights: policy.signalWeights ?? [] };
 }
 
 export class PolicyRepository {

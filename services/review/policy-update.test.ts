@@ -2,7 +2,7 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { durationFromMs, FieldMaskSchema } from '@bufbuild/protobuf/wkt';
 import { describe, expect, it } from 'vitest';
 import { EscalationSignal } from '../../gen/pulse/common/v1/conversation_pb.js';
-import { Severity } from '../../gen/pulse/common/v1/review_pb.js';
+import { Severity, SignalWeightSchema } from '../../gen/pulse/common/v1/review_pb.js';
 import { ReviewPolicySchema, SlaRuleSchema, UpdateReviewPolicyRequestSchema } from '../../gen/pulse/review/v1/review_service_pb.js';
 import { rejectionOf } from '../../test/support/rejection.js';
 import { InvalidRequest } from '../platform/validate.js';
@@ -45,6 +45,34 @@ describe('applyPolicyUpdate', () => {
     expect(update(['case_signals', 'trend_drop'], { caseSignals: [], trendDrop: 0 })).toMatchObject({ caseSignals: [], trendDrop: 0 });
   });
 
+  it('sets per-signal weights, and names a bad or repeated one', async () => {
+    const next = update(['signal_weights'], {
+      signalWeights: [
+        create(SignalWeightSchema, { signal: EscalationSignal.SARCASM, weight: 0.5 }),
+        create(SignalWeightSchema, { signal: EscalationSignal.REFUND, weight: 0 }),
+      ],
+    });
+    expect(next.signalWeights).toEqual([
+      { signal: EscalationSignal.REFUND, weight: 0 },
+      { signal: EscalationSignal.SARCASM, weight: 0.5 },
+    ]);
+    expect(
+      await violations(() =>
+        update(['signal_weights'], {
+          signalWeights: [
+            create(SignalWeightSchema, { signal: EscalationSignal.SARCASM, weight: 1.5 }),
+            create(SignalWeightSchema, { signal: EscalationSignal.SARCASM, weight: 0.5 }),
+            create(SignalWeightSchema, { signal: 0, weight: 0.5 }),
+          ],
+        }),
+      ),
+    ).toEqual([
+      'policy.signal_weights[0].weight: must be between 0 and 1 (got 1.5)',
+      'policy.signal_weights[1].signal: has a weight already; give each signal one weight',
+      'policy.signal_weights[2].signal: is required (one of ESCALATION_SIGNAL_CANCELLATION, ESCALATION_SIGNAL_REFUND, ESCALATION_SIGNAL_LEGAL_THREAT, ESCALATION_SIGNAL_REPEATED_CONTACT, ESCALATION_SIGNAL_ABUSIVE_LANGUAGE, ESCALATION_SIGNAL_HUMAN_REQUEST, ESCALATION_SIGNAL_SHARP_DROP, ESCALATION_SIGNAL_BILLING_DISPUTE, ESCALATION_SIGNAL_SERVICE_FAILURE, ESCALATION_SIGNAL_PUBLIC_THREAT, ESCALATION_SIGNAL_SARCASM, ESCALATION_SIGNAL_PRIVACY_REQUEST, ESCALATION_SIGNAL_SOURING, ESCALATION_SIGNAL_FRUSTRATION)',
+    ]);
+  });
+
   it('names an out-of-range threshold as policy.score_threshold', async () => {
     expect(await violations(() => update(['score_threshold'], { scoreThreshold: 1.5 }))).toEqual(['policy.score_threshold: must be between -1 and 1 (got 1.5)']);
     expect((await violations(() => update(['score_threshold'], { scoreThreshold: Number.NaN })))[0]).toMatch(/^policy.score_threshold: /);
@@ -80,7 +108,7 @@ describe('applyPolicyUpdate', () => {
   it('requires a mask, and rejects unknown and output-only paths', async () => {
     expect((await violations(() => update([], { scoreThreshold: -0.4 })))[0]).toMatch(/^update_mask: is required/);
     expect(await violations(() => update(['scoreThreshold'], { scoreThreshold: -0.4 }))).toEqual([
-      'update_mask: unknown field "scoreThreshold" (updatable: score_threshold, case_signals, trend_drop, cooldown, slas, topic)',
+      'update_mask: unknown field "scoreThreshold" (updatable: score_threshold, case_signals, trend_drop, cooldown, slas, topic, signal_weights)',
     ]);
     expect(await violations(() => update(['version', 'updated_at'], {}))).toEqual([
       'update_mask: "version" is output only and cannot be set',

@@ -6,9 +6,9 @@ import { EscalationSignalSchema } from '../../gen/pulse/common/v1/conversation_p
 import { type Severity, SeveritySchema } from '../../gen/pulse/common/v1/review_pb.js';
 import type { UpdateReviewPolicyRequest } from '../../gen/pulse/review/v1/review_service_pb.js';
 import { Validator } from '../platform/validate.js';
-import type { Policy, SlaRule } from './policy.js';
+import type { Policy, SignalWeight, SlaRule } from './policy.js';
 
-const UPDATABLE = ['score_threshold', 'case_signals', 'trend_drop', 'cooldown', 'slas', 'topic'] as const;
+const UPDATABLE = ['score_threshold', 'case_signals', 'trend_drop', 'cooldown', 'slas', 'topic', 'signal_weights'] as const;
 type UpdatablePath = (typeof UPDATABLE)[number];
 const OUTPUT_ONLY = ['version', 'updated_at'];
 
@@ -94,6 +94,18 @@ export function applyPolicyUpdate(current: Policy, req: UpdateReviewPolicyReques
         p.name('topic', source.topic);
         next.topic = source.topic;
         break;
+      case 'signal_weights': {
+        const weights: SignalWeight[] = [];
+        source.signalWeights.forEach((w, i) => {
+          const r = p.nested(`signal_weights[${i}]`);
+          r.enumValue('signal', w.signal, EscalationSignalSchema);
+          if (weights.some((known) => known.signal === w.signal)) r.add('signal', 'has a weight already; give each signal one weight');
+          r.range('weight', w.weight, 0, 1);
+          weights.push({ signal: w.signal, weight: w.weight });
+        });
+        next.signalWeights = weights.sort((a, b) => a.signal - b.signal);
+        break;
+      }
     }
   }
   v.check();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EscalationSignal } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { type AnalysisFacts, assess, DEFAULT_POLICY, mergeReasons, type Policy, summarize } from './policy.js';
 
-const { CANCELLATION, REFUND, LEGAL_THREAT, REPEATED_CONTACT, HUMAN_REQUEST, SHARP_DROP } = EscalationSignal;
+const { CANCELLATION, REFUND, LEGAL_THREAT, REPEATED_CONTACT, HUMAN_REQUEST, SHARP_DROP, SARCASM, FRUSTRATION } = EscalationSignal;
 const policy: Policy = structuredClone({ ...DEFAULT_POLICY });
 const facts = (f: Partial<AnalysisFacts>): AnalysisFacts => ({ compound: 0, signals: [], drop: 0, trendKnown: true, ...f });
 
@@ -15,7 +15,7 @@ describe('assess', () => {
 
   it('finds a message at or below the score threshold amiss', () => {
     const reasons = assess(facts({ compound: -0.5 }), policy);
-    expect(reasons).toEqual({ lowestScore: -0.5, scoreThreshold: -0.5, trendDropThreshold: 0.6, signals: [], trendDrop: 0 });
+    expect(reasons).toEqual({ lowestScore: -0.5, scoreThreshold: -0.5, trendDropThreshold: 0.6, signals: [], trendDrop: 0, evidence: [] });
   });
 
   it('finds a polite message with a case signal amiss, whatever its score', () => {
@@ -35,6 +35,21 @@ describe('assess', () => {
     expect(assess(facts({ compound: -0.2, drop: 0.9 }), { ...policy, trendDrop: 0 })).toBeNull();
   });
 
+  it('adds up the weights of the case signals: a signal weighed below 1 needs company', () => {
+    const halfSarcasm: Policy = { ...policy, signalWeights: [{ signal: SARCASM, weight: 0.5 }] };
+    expect(assess(facts({ signals: [SARCASM] }), policy)).not.toBeNull();
+    expect(assess(facts({ signals: [SARCASM] }), halfSarcasm)).toBeNull();
+    expect(assess(facts({ signals: [SARCASM, REFUND] }), halfSarcasm)).not.toBeNull();
+    expect(assess(facts({ signals: [REFUND] }), { ...policy, signalWeights: [{ signal: REFUND, weight: 0 }] })).toBeNull();
+    // Not a case signal: no weight makes it count.
+    expect(assess(facts({ signals: [FRUSTRATION] }), { ...policy, signalWeights: [{ signal: FRUSTRATION, weight: 1 }] })).toBeNull();
+  });
+
+  it('keeps the words behind the signals', () => {
+    const evidence = [{ signal: REFUND, text: 'refund', start: 7, end: 13, messageId: 'm-1' }];
+    expect(assess(facts({ signals: [REFUND], evidence }), policy)?.evidence).toEqual(evidence);
+  });
+
   it('follows a changed threshold', () => {
     expect(assess(facts({ compound: -0.3 }), { ...policy, scoreThreshold: -0.2 })).not.toBeNull();
     expect(assess(facts({ compound: -0.7 }), { ...policy, scoreThreshold: -0.8 })).toBeNull();
@@ -51,6 +66,7 @@ describe('mergeReasons', () => {
       trendDropThreshold: 0.6,
       signals: [CANCELLATION, REFUND],
       trendDrop: 0.7,
+      evidence: [],
     });
   });
 });

@@ -1,8 +1,9 @@
 // The review policy and the decision it makes: is this customer message amiss, and why. Plain functions, no I/O.
 //
-// A message is amiss when any of these holds: its compound score is at or below the threshold; it carries one of
-// the policy's case signals (a polite refund demand is amiss whatever its score); or the conversation's rolling
-// score fell at least trend_drop below its own baseline (a slow souring that no single message shows).
+// A message is amiss when any of these holds: its compound score is at or below the threshold; the weights of the
+// policy's case signals it carries add up to 1 (each counts 1 unless signal_weights says otherwise, so one refund
+// demand is amiss whatever its score); or the conversation's rolling score fell at least trend_drop below its own
+// baseline (a slow souring that no single message shows).
 import { EscalationSignal } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { Severity } from '../../gen/pulse/common/v1/review_pb.js';
 
@@ -10,6 +11,27 @@ export interface SlaRule {
   severity: Severity;
   openForMs: number;
 }
+
+export interface SignalWeight {
+  signal: EscalationSignal;
+  /** 0..1 */
+  weight: number;
+}
+
+/** The words behind a signal, in the message they come from (UTF-16 offsets into its text). */
+export interface Evidence {
+  signal: EscalationSignal;
+  text: string;
+  start: number;
+  end: number;
+  messageId: string;
+}
+
+/** A case keeps at most this much evidence: the first of each signal per message. */
+export const MAX_EVIDENCE = 50;
+
+/** What a case signal counts when signal_weights does not name it. */
+export const DEFAULT_SIGNAL_WEIGHT = 1;
 
 export interface Policy {
   scoreThreshold: number;
@@ -19,6 +41,8 @@ export interface Policy {
   cooldownMs: number;
   slas: SlaRule[];
   topic: string;
+  /** Per-signal weights; a case signal not named counts DEFAULT_SIGNAL_WEIGHT. */
+  signalWeights: SignalWeight[];
   /** 0 for the built-in default, which was never stored. */
   version: number;
   updatedAt: Date | null;
@@ -36,6 +60,12 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
     EscalationSignal.REPEATED_CONTACT,
     EscalationSignal.ABUSIVE_LANGUAGE,
     EscalationSignal.HUMAN_REQUEST,
+    EscalationSignal.BILLING_DISPUTE,
+    EscalationSignal.SERVICE_FAILURE,
+    EscalationSignal.PUBLIC_THREAT,
+    EscalationSignal.SARCASM,
+    EscalationSignal.PRIVACY_REQUEST,
+    EscalationSignal.SOURING,
   ],
   trendDrop: 0.6,
   cooldownMs: 30 * MINUTE,
@@ -46,6 +76,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
     { severity: Severity.LOW, openForMs: 24 * HOUR },
   ],
   topic: 'review',
+  signalWeights: [],
   version: 0,
   updatedAt: null,
 });
@@ -58,6 +89,8 @@ export interface AnalysisFacts {
   drop: number;
   /** False while the conversation is too new to have a baseline (trend NEW): its drop means nothing yet. */
   trendKnown: boolean;
+  /** The words behind the signals, when the analysis carried them. */
+  evidence?: readonly Evidence[];
 }
 
 /** Why a case opened, gathered over the messages it holds. */
@@ -67,13 +100,21 @@ export interface Reasons {
   trendDropThreshold: number;
   signals: EscalationSignal[];
   trendDrop: number;
+  /** Absent on cases opened before evidence was kept. */
+  evidence?: Evidence[];
+}
+
+/** What a signal counts towards opening a case under the policy: 0 unless it is a case signal. */
+export function signalWeight(signal: EscalationSignal, policy: Pick<Policy, 'caseSignals' | 'signalWeights'>): number {
+  if (!policy.caseSignals.includes(signal)) return 0;
+  return (policy.signalWeights ?? []).find((w) => w.signal === signal)?.weight ?? DEFAULT_SIGNAL_WEIGHT;
 }
 
 /** The policy's verdict on an amiss message. */
 export function assess(facts: AnalysisFacts, policy: Policy): Reasons | null {
   const drop = facts.trendKnown ? Math.max(0, facts.drop) : 0;
   const byScore = facts.compound <= policy.scoreThreshold;
-  const bySignal = facts.signals.some((s) => policy.caseSignals.includes(s));
+  const bySignal = uniqueSorted(facts.signals).reduce((sum, s) => sum + signalWeight(s, policy), 0) >= 1;
   const byTrend = policy.trendDrop > 0 && drop >= policy.trendDrop;
   if (!byScore && !bySignal && !byTrend) return null;
   return {
@@ -82,6 +123,7 @@ export function assess(facts: AnalysisFacts, policy: Policy): Reasons | null {
     trendDropThreshold: policy.trendDrop,
     signals: uniqueSorted(facts.signals),
     trendDrop: drop,
+    evidence: (facts.evidence ?? []).slice(0, MAX_EVIDENCE),
   };
 }
 
@@ -92,6 +134,7 @@ export function mergeReasons(current: Reasons, added: Reasons): Reasons {
     lowestScore: Math.min(current.lowestScore, added.lowestScore),
     signals: uniqueSorted([...current.signals, ...added.signals]),
     trendDrop: Math.max(current.trendDrop, added.trendDrop),
+    evidence: [...(current.evidence ?? []), ...(added.evidence ?? [])].slice(0, MAX_EVIDENCE),
   };
 }
 

@@ -8,10 +8,15 @@ import { reviewHandlers } from './handlers.js';
 import { ReviewMetrics } from './metrics.js';
 import { PolicyRepository } from './policies.js';
 import { SlaReminders } from './reminders.js';
+import { CaseFeed } from './watch.js';
 
 export interface ReviewConfig {
   /** How often the SLA scheduler looks for overdue cases. */
   slaCheckIntervalMs: number;
+  /** Longest a WatchReviewCases stream stays open. */
+  watchMaxMs: number;
+  /** How often watchers look for cases changed elsewhere (opened by the consumer, or on another replica). */
+  watchPollMs: number;
 }
 
 export const review: ServiceModule<ReviewConfig> = {
@@ -19,6 +24,8 @@ export const review: ServiceModule<ReviewConfig> = {
   peers: [],
   configure: (env: EnvReader) => ({
     slaCheckIntervalMs: env.int('REVIEW_SLA_CHECK_INTERVAL_MS', 30_000, { min: 100, max: 3_600_000 }),
+    watchMaxMs: env.int('REVIEW_WATCH_MAX_SECONDS', 1_800, { min: 1, max: 86_400 }) * 1000,
+    watchPollMs: env.int('REVIEW_WATCH_POLL_MS', 1_000, { min: 50, max: 60_000 }),
   }),
   async start(rt) {
     const cases = new CaseRepository(rt.store);
@@ -34,7 +41,8 @@ export const review: ServiceModule<ReviewConfig> = {
       log: rt.log,
       intervalMs: rt.config.slaCheckIntervalMs,
     });
-    const handlers = reviewHandlers({ cases, policies, transaction: rt.transaction, metrics });
+    const feed = new CaseFeed(cases, { pollMs: rt.config.watchPollMs, overlapMs: 2 * rt.config.watchPollMs + 1_000, log: rt.log });
+    const handlers = reviewHandlers({ cases, policies, transaction: rt.transaction, metrics, watch: { feed, maxMs: rt.config.watchMaxMs } });
     return {
       routes: (router) => router.service(ReviewService, handlers),
       start: () => reminders.start(),

@@ -5,6 +5,7 @@ import type {
   GetReviewRequest,
   ListReviewsRequest,
   ResolveReviewRequest,
+  WatchReviewCasesRequest,
 } from '../../gen/pulse/review/v1/review_service_pb.js';
 import { pageSize, Validator } from '../platform/validate.js';
 import { OUTCOMES } from './lifecycle.js';
@@ -22,6 +23,10 @@ export function checkList(req: ListReviewsRequest): number {
   const size = pageSize(v, req.pageSize, { fallback: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE });
   v.check();
   return size;
+}
+
+export function checkWatch(req: WatchReviewCasesRequest): void {
+  new Validator().enumValue('state', req.state, ReviewStateSchema, { optional: true }).id('assignee', req.assignee, { optional: true }).check();
 }
 
 export function checkGet(req: GetReviewRequest): void {

@@ -63,7 +63,7 @@ describe('vader analyzer', () => {
       expect(s.compound).toBeGreaterThanOrEqual(-1);
       expect(s.compound).toBeLessThanOrEqual(1);
     }
-    expect(await analyzer.score('?!')).toEqual({ compound: 0, positive: 0, neutral: 1, negative: 0 });
+    expect(await analyzer.score('?!')).toEqual({ compound: 0, positive: 0, neutral: 1, negative: 0, language: 'en' });
   });
 
   it('scores a batch in input order, exactly as one by one', async () => {

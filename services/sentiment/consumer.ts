@@ -11,7 +11,7 @@ import type { Analyzer } from './analyzer.js';
 import { toConversationMood } from './conversation.js';
 import type { ConversationRepository } from './conversations.js';
 import type { SentimentMetrics } from './metrics.js';
-import { detectSignals } from './signals.js';
+import { findSignals } from './signals.js';
 
 export interface InteractionConsumerDeps {
   analyzer: Analyzer;
@@ -32,11 +32,12 @@ export function interactionConsumer(deps: InteractionConsumerDeps): ConsumerSpec
       if (await deps.analyses.exists(tx, event.messageId)) return;
       const at = now();
       const scores = await deps.analyzer.score(event.text);
+      const matches = findSignals(event.text, scores.language);
       const occurredAt = event.writtenAt ? timestampDate(event.writtenAt) : at;
       const { doc, message } = await deps.conversations.record(
         tx,
         { conversationId: event.conversationId, customerId: event.customerId, agentId: event.agentId },
-        { messageId: event.messageId, author: event.author, ...scores, signals: detectSignals(event.text), occurredAt },
+        { messageId: event.messageId, author: event.author, ...scores, signals: matches.map((m) => m.signal), occurredAt },
         at,
       );
       await deps.analyses.insert(tx, {
@@ -50,11 +51,13 @@ export function interactionConsumer(deps: InteractionConsumerDeps): ConsumerSpec
         neutral: message.neutral,
         negative: message.negative,
         signals: message.signals,
+        language: message.language,
         occurredAt,
         causationId: event.eventId,
         analyzedAt: at,
       });
-      const sentiment = toSentiment(message, message.signals);
+      // The event carries the words behind each signal to review, for the case; the analysis keeps no text.
+      const sentiment = toSentiment(message, message.signals, { text: event.text, matches });
       await tx.emit(
         'sentiment.analysis.complete',
         create(SentimentAnalyzedSchema, {

@@ -153,3 +153,25 @@ describe('addMessage', () => {
     expect(before).toEqual(copy);
   });
 });
+
+describe('souring', () => {
+  const { FRUSTRATION, SOURING, REFUND } = EscalationSignal;
+  const signalsOf = (messages: ScoredMessage[]) => conversationOf(messages).recorded.map((m) => m.signals);
+
+  it('marks the third sour message of four: mildly negative, or a problem reported, none amiss alone', () => {
+    const signals = signalsOf([
+      message(Author.CUSTOMER, 0, { signals: [FRUSTRATION] }),
+      message(Author.AGENT, 0.5),
+      message(Author.CUSTOMER, -0.1),
+      message(Author.CUSTOMER, 0.3),
+      message(Author.CUSTOMER, 0, { signals: [FRUSTRATION] }),
+    ]);
+    expect(signals).toEqual([[FRUSTRATION], [], [], [], [SOURING, FRUSTRATION]]);
+  });
+
+  it('leaves a conversation whose latest message is fine, or with too few sour ones', () => {
+    expect(signalsOf([message(Author.CUSTOMER, -0.2), message(Author.CUSTOMER, -0.2), message(Author.CUSTOMER, 0.4)]).flat()).toEqual([]);
+    expect(signalsOf([message(Author.CUSTOMER, -0.2), message(Author.CUSTOMER, 0.2), message(Author.CUSTOMER, 0.2), message(Author.CUSTOMER, -0.2)]).flat()).toEqual([]);
+    expect(signalsOf([message(Author.CUSTOMER, -0.2), message(Author.CUSTOMER, 0, { signals: [REFUND] }), message(Author.CUSTOMER, -0.3)]).at(-1)).toEqual([SOURING]);
+  });
+});

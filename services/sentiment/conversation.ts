@@ -8,19 +8,27 @@
 // - drop = baseline - rolling: positive when the conversation got worse.
 // - trend: NEW until the baseline is formed; then STABLE within 0.1 of it, else IMPROVING or WORSENING.
 // - sharp drop: once the baseline is formed, a drop of at least 0.5 is itself an escalation signal (SHARP_DROP).
+// - souring: when at least SOURING_COUNT of the last SOURING_WINDOW customer messages are sour (read negative, or
+//   carry a signal such as FRUSTRATION: "still slow", "not great"), the latest among them, the conversation is
+//   souring (SOURING): several mildly negative messages that no single one, nor the drop (the baseline soured with
+//   them), shows.
 import { create } from '@bufbuild/protobuf';
 import {
   Author,
   type ConversationMood,
   ConversationMoodSchema,
   EscalationSignal,
+  SentimentLabel,
   Trend,
 } from '../../gen/pulse/common/v1/conversation_pb.js';
+import { labelOf } from './analyzer.js';
 
 export const ROLLING_WEIGHT = 0.5;
 export const BASELINE_MESSAGES = 3;
 export const STABLE_BAND = 0.1;
 export const SHARP_DROP = 0.5;
+export const SOURING_WINDOW = 4;
+export const SOURING_COUNT = 3;
 
 export interface Mood {
   rolling: number;
@@ -50,6 +58,18 @@ export function trend(mood: Mood): Trend {
   return change > 0 ? Trend.IMPROVING : Trend.WORSENING;
 }
 
+/** A customer message that reads negative or reports a problem (any signal, FRUSTRATION included). */
+function isSour(message: ScoredMessage): boolean {
+  return labelOf(message.compound) === SentimentLabel.NEGATIVE || message.signals.some((s) => s !== EscalationSignal.SOURING);
+}
+
+/** Whether this customer message, sour itself, makes enough of the conversation's latest ones sour. */
+export function isSouring(recent: readonly ScoredMessage[], message: ScoredMessage): boolean {
+  if (!isSour(message)) return false;
+  const window = [...recent.filter((m) => m.author === Author.CUSTOMER && m.occurredAt <= message.occurredAt), message].slice(-SOURING_WINDOW);
+  return window.filter(isSour).length >= SOURING_COUNT;
+}
+
 /** Whether the latest message left the conversation sharply below its own baseline. */
 export function isSharpDrop(mood: Mood): boolean {
   return mood.count > BASELINE_MESSAGES && drop(mood) >= SHARP_DROP;
@@ -74,6 +94,8 @@ export interface ScoredMessage {
   neutral: number;
   negative: number;
   signals: EscalationSignal[];
+  /** The language it was read in (absent on messages analysed before languages were detected). */
+  language?: string;
   occurredAt: Date;
 }
 
@@ -98,9 +120,11 @@ export function addMessage(state: ConversationState, message: ScoredMessage): { 
   let recorded = message;
   if (message.author === Author.CUSTOMER) {
     mood = nextMood(mood, message.compound);
-    if (isSharpDrop(mood) && !message.signals.includes(EscalationSignal.SHARP_DROP)) {
-      recorded = { ...message, signals: [...message.signals, EscalationSignal.SHARP_DROP].sort((a, b) => a - b) };
-    }
+    const added = [
+      ...(isSharpDrop(mood) ? [EscalationSignal.SHARP_DROP] : []),
+      ...(isSouring(state.recent, message) ? [EscalationSignal.SOURING] : []),
+    ].filter((s) => !message.signals.includes(s));
+    if (added.length > 0) recorded = { ...message, signals: [...message.signals, ...added].sort((a, b) => a - b) };
     signalsSeen = [...new Set([...signalsSeen, ...recorded.signals])].sort((a, b) => a - b);
   }
   // Messages can be analysed out of order; the list stays in the order they were written.

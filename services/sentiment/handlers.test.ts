@@ -144,6 +144,14 @@ describe('the interactions consumer', () => {
     expect(last.author).toBe(Author.CUSTOMER);
     expect(last.sentiment?.signals).toContain(EscalationSignal.CANCELLATION);
     expect(last.sentiment?.signals).toContain(EscalationSignal.SHARP_DROP);
+    // The event carries why: the words of each signal at their offsets, none for the conversation's drop.
+    const lastText = script.at(-1)![1];
+    expect(last.sentiment?.language).toBe('en');
+    expect(last.sentiment?.evidence.map((e) => e.signal)).toEqual(last.sentiment?.signals);
+    const cancellation = last.sentiment?.evidence.find((e) => e.signal === EscalationSignal.CANCELLATION);
+    expect(cancellation?.text).toBe('Cancel');
+    expect(lastText.slice(cancellation!.start, cancellation!.end)).toBe(cancellation?.text);
+    expect(last.sentiment?.evidence.find((e) => e.signal === EscalationSignal.SHARP_DROP)?.text).toBe('');
     expect(last.mood?.trend).toBe(Trend.WORSENING);
     expect(last.mood?.customerMessageCount).toBe(5);
     expect(analyzed.find((a) => a.author === Author.AGENT)?.mood?.customerMessageCount).toBe(1);
@@ -151,7 +159,15 @@ describe('the interactions consumer', () => {
     const { conversation } = await client.getConversationSentiment({ conversationId: 'conv-sour' });
     expect(conversation?.mood?.customerMessageCount).toBe(5);
     expect(conversation?.mood?.drop).toBeGreaterThan(0.5);
-    expect(conversation?.signalsSeen).toEqual([EscalationSignal.CANCELLATION, EscalationSignal.REFUND, EscalationSignal.SHARP_DROP]);
+    expect(conversation?.signalsSeen).toEqual([
+      EscalationSignal.CANCELLATION,
+      EscalationSignal.REFUND,
+      EscalationSignal.ABUSIVE_LANGUAGE,
+      EscalationSignal.SHARP_DROP,
+      EscalationSignal.BILLING_DISPUTE,
+      EscalationSignal.SOURING,
+      EscalationSignal.FRUSTRATION,
+    ]);
     expect(conversation?.recentMessages.map((m) => m.messageId)).toEqual(events.map((e) => e.messageId));
     expect(conversation?.recentMessages[1].author).toBe(Author.AGENT);
   });

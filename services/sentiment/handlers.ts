@@ -3,9 +3,9 @@ import type { ServiceImpl } from '@connectrpc/connect';
 import { SentimentService } from '../../gen/pulse/sentiment/v1/sentiment_service_pb.js';
 import { notFound } from '../platform/errors.js';
 import { toSentiment } from './analyses.js';
-import type { Analyzer } from './analyzer.js';
+import type { Analyzer, ScoredText } from './analyzer.js';
 import { type ConversationRepository, toConversationSentiment } from './conversations.js';
-import { detectSignals } from './signals.js';
+import { findSignals } from './signals.js';
 import { checkAnalyze, checkAnalyzeBatch, checkGetConversation } from './validate.js';
 
 export interface SentimentDeps {
@@ -17,13 +17,13 @@ export function sentimentHandlers(deps: SentimentDeps): ServiceImpl<typeof Senti
   return {
     async analyze(req) {
       checkAnalyze(req);
-      return { sentiment: toSentiment(await deps.analyzer.score(req.text), detectSignals(req.text)) };
+      return { sentiment: sentimentOf(req.text, await deps.analyzer.score(req.text)) };
     },
 
     async analyzeBatch(req) {
       checkAnalyzeBatch(req);
       const scores = await deps.analyzer.scoreBatch(req.texts);
-      return { sentiments: scores.map((s, i) => toSentiment(s, detectSignals(req.texts[i]))) };
+      return { sentiments: scores.map((s, i) => sentimentOf(req.texts[i], s)) };
     },
 
     async getConversationSentiment(req) {
@@ -34,4 +34,10 @@ export function sentimentHandlers(deps: SentimentDeps): ServiceImpl<typeof Senti
       return { conversation: toConversationSentiment(doc) };
     },
   };
+}
+
+/** Scores, language, and the signals read in that language with the words behind them. */
+function sentimentOf(text: string, scores: ScoredText) {
+  const matches = findSignals(text, scores.language);
+  return toSentiment(scores, matches.map((m) => m.signal), { text, matches });
 }

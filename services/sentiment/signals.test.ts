@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { EscalationSignal } from '../../gen/pulse/common/v1/conversation_pb.js';
-import { detectSignals, normaliseForSignals } from './signals.js';
+import { detectSignals, findSignals, normaliseForSignals } from './signals.js';
 
-const { CANCELLATION, REFUND, LEGAL_THREAT, REPEATED_CONTACT, ABUSIVE_LANGUAGE, HUMAN_REQUEST } = EscalationSignal;
+const { CANCELLATION, REFUND, LEGAL_THREAT, REPEATED_CONTACT, ABUSIVE_LANGUAGE, HUMAN_REQUEST, BILLING_DISPUTE, SERVICE_FAILURE, SARCASM, PRIVACY_REQUEST, FRUSTRATION } =
+  EscalationSignal;
 
 function names(text: string): string[] {
-  return detectSignals(text).map((s) => EscalationSignal[s]);
+  return detectSignals(text, 'en').map((s) => EscalationSignal[s]);
 }
 
 /** [message, expected signals] */
@@ -40,8 +41,9 @@ describe('cancellation and churn intent', () => {
     ['Please delete my account and all my data', [CANCELLATION]],
     ['Unsubscribe.', [CANCELLATION]],
     // not the customer's intent
-    ['Unsubscribe me from these marketing emails please', []],
-    ['My order was cancelled without any notice and nobody told me why', []],
+    // Not a cancellation; an unsubscribe demand all the same.
+    ['Unsubscribe me from these marketing emails please', [PRIVACY_REQUEST]],
+    ['My order was cancelled without any notice and nobody told me why', [FRUSTRATION]],
     ['The flight got cancelled, can you rebook me?', []],
     ["No, I'm not cancelling, I just want to change the plan", []],
     ['I have no intention of cancelling, relax', []],
@@ -57,11 +59,11 @@ describe('refund and chargeback', () => {
     ['I want a refund.', [REFUND]],
     ['Can I get my money back for the annual plan?', [REFUND]],
     ['I still have not received my refund.', [REFUND, REPEATED_CONTACT]],
-    ["You charged me twice and won't refund me?", [REFUND]],
+    ["You charged me twice and won't refund me?", [REFUND, BILLING_DISPUTE]],
     ['I never got the refund you promised', [REFUND]],
-    ["I'll dispute the charge with my bank if this isn't sorted today", [REFUND]],
+    ["I'll dispute the charge with my bank if this isn't sorted today", [REFUND, BILLING_DISPUTE]],
     ["I'm calling my credit card company tomorrow.", [REFUND]],
-    ['Filing a chargeback.', [REFUND]],
+    ['Filing a chargeback.', [REFUND, BILLING_DISPUTE]],
     ['I expect to be reimbursed for the shipping.', [REFUND]],
     // settled or declined
     ['Got my refund, thank you so much!', []],
@@ -102,9 +104,9 @@ describe('repeated contact or long waiting', () => {
     ['Nobody has ever replied to my emails', [REPEATED_CONTACT]],
     ["I haven't heard back since Monday", [REPEATED_CONTACT]],
     ['I keep getting transferred between departments', [REPEATED_CONTACT]],
-    ['Writing again because the issue is still not fixed', [REPEATED_CONTACT]],
-    ['Oh great, another week of waiting. Love it. 🙄', [REPEATED_CONTACT]],
-    ['Wow, thanks for nothing. Third week without internet.', [REPEATED_CONTACT]],
+    ['Writing again because the issue is still not fixed', [REPEATED_CONTACT, FRUSTRATION]],
+    ['Oh great, another week of waiting. Love it. 🙄', [REPEATED_CONTACT, SARCASM]],
+    ['Wow, thanks for nothing. Third week without internet.', [REPEATED_CONTACT, SARCASM]],
     ['i cant believe i have to ask for a refund AGAIN', [REFUND, REPEATED_CONTACT]],
     ["Please don't make me call again", [REPEATED_CONTACT]],
     ["Sorted, I won't have to call again. Thanks!", []],
@@ -161,7 +163,7 @@ describe('mixed messages', () => {
     ["I don't want a refund, but I do want to speak to a manager", [HUMAN_REQUEST]],
     ["I don't want to cancel, but if I have to call a fourth time I will.", [REPEATED_CONTACT]],
     ['Third time asking: refund me or I call my lawyer. Useless idiots.', [REFUND, LEGAL_THREAT, REPEATED_CONTACT, ABUSIVE_LANGUAGE]],
-    ['Great, just great. Waited 3 hours for a human and got a bot. Cancel everything.', [CANCELLATION, REPEATED_CONTACT, HUMAN_REQUEST]],
+    ['Great, just great. Waited 3 hours for a human and got a bot. Cancel everything.', [CANCELLATION, REPEATED_CONTACT, HUMAN_REQUEST, SARCASM]],
   ]);
 });
 
@@ -199,5 +201,41 @@ describe('normaliseForSignals', () => {
     expect(normaliseForSignals('I DON’T want a RÉFUND')).toBe("i don't want a refund");
     expect(names('I DON’T want a RÉFUND')).toEqual([]);
     expect(names('RÉFUND NOW')).toEqual(['REFUND']);
+  });
+});
+
+describe('other languages', () => {
+  function spanish(text: string): string[] {
+    return detectSignals(text, 'es').map((s) => EscalationSignal[s]);
+  }
+
+  it('reads each language by its own rules', () => {
+    expect(spanish('Quiero cancelar mi suscripción y que me devuelvan el dinero')).toEqual(['CANCELLATION', 'REFUND']);
+    expect(detectSignals('Je veux parler à un responsable', 'fr')).toEqual([HUMAN_REQUEST]);
+    expect(detectSignals('Mein Anwalt wird sich melden', 'de')).toEqual([LEGAL_THREAT]);
+    expect(detectSignals('O técnico não apareceu', 'pt')).toEqual([SERVICE_FAILURE]);
+  });
+
+  it('lets the customer negate their own intent, and tells a meeting from a subscription', () => {
+    expect(spanish('No quiero cancelar, solo era una pregunta')).toEqual([]);
+    expect(spanish('¿Podemos cancelar la reunión de mañana?')).toEqual([]);
+    expect(detectSignals('Je ne veux pas résilier', 'fr')).toEqual([]);
+  });
+});
+
+describe('findSignals', () => {
+  it('gives the words behind each signal as UTF-16 offsets into the text as written', () => {
+    const text = '😡 Ça suffit! Je veux être REMBOURSÉ et je vais résilier.';
+    const matches = findSignals(text, 'fr');
+    expect(matches.map((m) => [EscalationSignal[m.signal], text.slice(m.start, m.end)])).toEqual([
+      ['CANCELLATION', 'résilier'],
+      ['REFUND', 'REMBOURSÉ'],
+    ]);
+  });
+
+  it('keeps the offsets of text whose folding would change its length', () => {
+    const text = 'The ﬁle İs gone. I want a refund';
+    const [match] = findSignals(text, 'en');
+    expect(text.slice(match.start, match.end)).toBe('refund');
   });
 });

@@ -23,11 +23,16 @@ import { failureOf } from '../../test/support/rejection.js';
 import { StatusFeed } from './watch.js';
 
 const log = pino({ level: 'silent' });
+import { EndpointsRepository } from './webhooks/endpoints.js';
+import { MessagesRepository } from './webhooks/messages.js';
+import { WebhookRecorder } from './webhooks/recorder.js';
 let platform: TestPlatform;
 let statuses: StatusRepository;
 let inbox: InboxRepository;
 let feed: StatusFeed;
 let consumer: Consumer;
+/** No endpoints here: webhooks are tested in webhooks/*.test.ts and test/delivery/webhooks.test.ts. */
+let webhooks: WebhookRecorder;
 let api: Client<typeof StatusService>;
 let handled = 0;
 /** Polls the watchers' feed made, to wait for one to have looked. */
@@ -49,13 +54,14 @@ beforeEach(async () => {
   const counted = { changedSince: (...args: Parameters<StatusRepository['changedSince']>) => (polls++, statuses.changedSince(...args)) };
   feed = new StatusFeed(counted, { pollMs: 50, overlapMs: 1_000, log });
   const metrics = new DeliveryMetrics(platform.metrics);
+  webhooks = new WebhookRecorder(new EndpointsRepository(platform.store), new MessagesRepository(platform.store, HISTORY_RETENTION_SECONDS));
   consumer = await platform.consume({
     purpose: 'changes',
     events: ['notification.status.changed'],
     prefetch: 64,
-    handle: statusChangeHandler({ statuses, inbox, feed, metrics, log, now }),
+    handle: statusChangeHandler({ statuses, inbox, feed, metrics, webhooks, log, now }),
   });
-  const handlers = statusHandlers({ store: platform.store, statuses, inbox, feed, metrics, watch: { maxMs: 20_000, graceMs: 300 }, now });
+  const handlers = statusHandlers({ store: platform.store, statuses, inbox, feed, metrics, webhooks, watch: { maxMs: 20_000, graceMs: 300 }, now });
   // Per-user access is tested in test/access; here the caller may use any inbox and status.
   const router = { interceptors: [asCaller(fullAccessCaller('tester'))] };
   api = createClient(StatusService, createRouterTransport((r) => r.service(StatusService, handlers), { router }));
@@ -331,7 +337,7 @@ describe('WatchStatus', () => {
     // Another replica: same store, its own feed, so no in-process note reaches this watcher.
     const elsewhere = new StatusFeed(statuses, { pollMs: 50, overlapMs: 1_000, log });
     const metrics = new DeliveryMetrics(new Metrics('status'));
-    const otherReplica = statusChangeHandler({ statuses, inbox, feed: elsewhere, metrics, log, now });
+    const otherReplica = statusChangeHandler({ statuses, inbox, feed: elsewhere, metrics, webhooks, log, now });
     const failed = change({ notificationId: 'ntf-r', deliveryId: 'dlv-r', channel: Channel.SLACK, state: S.FAILED, attempt: 1, provider: 'slack', reason: 'channel_not_found' });
     await platform.transaction((tx) => otherReplica(failed, tx));
     expect(await watchedState(stream)).toEqual({ state: 'FAILED', deliveries: ['dlv-r:FAILED@1/slack'] });

@@ -1,4 +1,4 @@
-// StatusService: timelines (also live), the in-app inbox and delivery statistics.
+// StatusService: timelines (also live), the in-app inbox and delivery statistics (webhooks: webhooks/handlers.ts).
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
@@ -15,6 +15,8 @@ import { StatsBuilder } from './stats.js';
 import { type Advanced, type ChangeNote, changesRest, type StatusRepository, toNotificationStatus } from './statuses.js';
 import { MAX_MARK_READ, statsWindow, watchSubject } from './validate.js';
 import { type StatusFeed, watchNotification, watchUser, type WatchDeps } from './watch.js';
+import type { WebhookMethods } from './webhooks/handlers.js';
+import type { WebhookRecorder } from './webhooks/recorder.js';
 
 export interface StatusDeps {
   store: Store;
@@ -22,11 +24,12 @@ export interface StatusDeps {
   inbox: InboxRepository;
   feed: StatusFeed;
   metrics: DeliveryMetrics;
+  webhooks: WebhookRecorder;
   watch: Omit<WatchDeps, 'statuses' | 'feed'>;
   now?: () => Date;
 }
 
-export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusService> {
+export function statusHandlers(deps: StatusDeps): Omit<ServiceImpl<typeof StatusService>, WebhookMethods> {
   const now = deps.now ?? (() => new Date());
   const watch: WatchDeps = { ...deps.watch, statuses: deps.statuses, feed: deps.feed };
 
@@ -73,8 +76,8 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
       requireUser(ctx.values, 'inbox', req.userId);
       const at = now();
       // No event leaves status, so this needs the store only, not the broker.
-      const { marked, advanced, notes } = await deps.store.transaction(async (tx) => {
-        const result = { marked: 0, advanced: [] as Advanced[], notes: [] as ChangeNote[] };
+      const { marked, advanced, notes, webhookMessages } = await deps.store.transaction(async (tx) => {
+        const result = { marked: 0, advanced: [] as Advanced[], notes: [] as ChangeNote[], webhookMessages: 0 };
         for (const item of await deps.inbox.unreadOf(tx, req.userId, req.notificationIds)) {
           if (!(await deps.inbox.markRead(tx, item._id, at))) continue;
           result.marked++;
@@ -87,6 +90,7 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
           }));
           if (!moved) continue;
           result.advanced.push(moved);
+          result.webhookMessages += await deps.webhooks.record(tx, item.notificationType, moved, at);
           const note = await deps.statuses.bump(tx, item.notificationId, at, at, changesRest(moved));
           if (note) result.notes.push(note);
         }
@@ -94,6 +98,7 @@ export function statusHandlers(deps: StatusDeps): ServiceImpl<typeof StatusServi
       });
       for (const change of advanced) deps.metrics.observe(change);
       for (const note of notes) deps.feed.publish(note);
+      if (webhookMessages > 0) deps.webhooks.wake();
       return { markedCount: marked, unreadCount: await deps.inbox.unreadCount(req.userId) };
     },
 

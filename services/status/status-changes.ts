@@ -16,12 +16,14 @@ import type { DeliveryMetrics } from './metrics.js';
 import { type Advanced, changesRest, type NotificationHeader, type StatusRepository } from './statuses.js';
 import type { Step } from './timeline.js';
 import type { StatusFeed } from './watch.js';
+import type { WebhookRecorder } from './webhooks/recorder.js';
 
 export interface StatusChangeDeps {
   statuses: StatusRepository;
   inbox: InboxRepository;
   feed: StatusFeed;
   metrics: DeliveryMetrics;
+  webhooks: WebhookRecorder;
   log: Logger;
   now?: () => Date;
 }
@@ -134,6 +136,7 @@ export function statusChangeHandler(deps: StatusChangeDeps): (event: Notificatio
     // Never before the hand-over itself, whatever the clocks say.
     const deliveredAt = new Date(Math.max(at.getTime(), stamp.getTime()));
     const advanced: Advanced[] = [];
+    let webhookMessages = 0;
     for (const group of byDelivery(changes)) {
       const [first] = group;
       const init = {
@@ -147,6 +150,7 @@ export function statusChangeHandler(deps: StatusChangeDeps): (event: Notificatio
       if (!moved) continue;
       advanced.push(moved);
       await fillInbox(tx, event, group, moved.applied);
+      webhookMessages += await deps.webhooks.record(tx, event.notificationType, moved, stamp);
     }
     applied ||= advanced.length > 0;
     if (!applied) return;
@@ -157,6 +161,7 @@ export function statusChangeHandler(deps: StatusChangeDeps): (event: Notificatio
     tx.afterCommit(() => {
       for (const change of advanced) deps.metrics.observe(change);
       if (note) deps.feed.publish(note);
+      if (webhookMessages > 0) deps.webhooks.wake();
     });
   };
 }

@@ -108,7 +108,7 @@ describe('the scope table', () => {
     for (const role of ROLES) for (const scope of ROLE_SCOPES[role]) expect(ALL_SCOPES).toContain(scope);
     expect([...ROLE_SCOPES.admin].sort()).toEqual([...ALL_SCOPES].sort());
     expect(ROLE_SCOPES.bot).toEqual(['assistance:request']);
-    expect([...ROLE_SCOPES.service].sort()).toEqual(['delivery:resolve', 'routes:read']);
+    expect([...ROLE_SCOPES.service].sort()).toEqual(['delivery:resolve', 'devices:prune', 'routes:read', 'status:any', 'status:read']);
     for (const role of ['reviewer', 'user'] as const) {
       // People read and change only their own things; nothing administrative.
       expect(ROLE_SCOPES[role].filter((s) => s.endsWith(':any') || ['policy:write', 'routes:write', 'deadletters:replay'].includes(s))).toEqual([]);

@@ -2,9 +2,12 @@
 // real providers point at loopback stand-ins, and a steady load runs: chat messages (each its own conversation,
 // every fifth one angry enough to open a review case and notify the reviewers) and direct notifications to users
 // (in-app plus email, Slack or SMS). One fault at a time is injected into the load and repaired:
-//   kill -9 of each service in turn (restarted), every broker connection dropped, the SMTP server hanging, Slack
+//   kill -9 of each service in turn (restarted), every broker connection dropped, the primary SMTP relay hanging
+//   (email fails over to the secondary relay), both relays hanging (email waits in the store), Slack
 //   failing every other call with 503, Twilio answering 429 with Retry-After, and the preference service hung
-//   (SIGSTOP): notification's peer breaker opens and SendNotification callers get `unavailable` fast.
+//   (SIGSTOP): notification's peer breaker opens and SendNotification callers get `unavailable` fast; and the
+//   clients' status webhook endpoint answering 500. Through every fault, each delivery's final state must also
+//   reach that endpoint as exactly one signed webhook message (retries carry the same webhook-id).
 // The client behaves like a real one: it retries a refused request (same message id / idempotency key) until
 // accepted. After each fault the test waits for everything accepted to be done and prints one row: submitted,
 // delivered, duplicated, lost, dead-lettered, recovery time (from the repair until all work accepted before it, or
@@ -24,6 +27,8 @@ import { codeName } from '../../services/platform/errors.js';
 import { describeBroker } from '../support/broker.js';
 import { type MeshClients, meshClients } from '../support/clients.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
+import { newWebhookSecret } from '../../services/status/webhooks/signature.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { type Providers, startProviders } from './support/providers.js';
 
 const LONG = process.env.PULSE_FAULT_PROFILE === 'long';
@@ -112,11 +117,13 @@ describeBroker('faults under steady load, one at a time', () => {
   let env: IsolatedMesh;
   let api: MeshClients;
   let providers: Providers;
+  let hooks: WebhookReceiver;
   const run = Date.now().toString(36);
   const rows: Row[] = [];
 
   beforeAll(async () => {
     providers = await startProviders(1_000);
+    hooks = await startWebhookReceiver(newWebhookSecret());
     env = await startIsolatedMesh({
       ...providers.env,
       NOTIFICATION_SCHEDULER_INTERVAL_MS: '200',
@@ -137,18 +144,26 @@ describeBroker('faults under steady load, one at a time', () => {
       PULSE_PEER_TIMEOUT_MS: '1000',
       PULSE_SHUTDOWN_GRACE_MS: '500',
       SMTP_TIMEOUT_MS: '1000',
+      PULSE_WEBHOOK_ALLOW_HTTP: 'true',
+      PULSE_WEBHOOK_ALLOW_PRIVATE: 'true',
+      PULSE_WEBHOOK_POLL_MS: '100',
+      PULSE_WEBHOOK_BACKOFF_MS: '200',
+      PULSE_WEBHOOK_MAX_BACKOFF_MS: '1000',
+      PULSE_WEBHOOK_MAX_ATTEMPTS: '100',
     });
     api = meshClients(env.mesh.urls, env.mesh.token);
+    await api.status.createWebhookEndpoint({ endpoint: { url: hooks.url, notificationTypes: ['hardening.fault'] }, secret: hooks.secret });
   }, 180_000);
 
   afterAll(async () => {
     if (rows.length > 0) console.log(`faults: summary (${LONG ? 'long' : 'CI'} profile, ${LOAD_SECONDS} s of load per fault)\n${table(rows)}`);
     await env?.stop();
     await providers?.close();
+    await hooks?.close();
   }, 60_000);
 
   const faults = (): Fault[] => {
-    const { smtp, slackTap, twilioTap } = providers;
+    const { smtp, smtpSecondary, slackTap, twilioTap } = providers;
     let slackCalls = 0;
     const list: Fault[] = SERVICE_NAMES.map((name) => ({
       name: `kill -9 ${name}`,
@@ -165,10 +180,23 @@ describeBroker('faults under steady load, one at a time', () => {
         repairAt: 0.3,
       },
       {
-        name: 'SMTP server hangs',
+        name: 'SMTP primary hangs (failover)',
         channels: [Channel.IN_APP, Channel.EMAIL],
         inject: async () => smtp.behave('hang-before-data'),
         repair: async () => smtp.behave('accept'),
+        repairAt: 0.7,
+      },
+      {
+        name: 'both SMTP relays hang',
+        channels: [Channel.IN_APP, Channel.EMAIL],
+        inject: async () => {
+          smtp.behave('hang-before-data');
+          smtpSecondary.behave('hang-before-data');
+        },
+        repair: async () => {
+          smtp.behave('accept');
+          smtpSecondary.behave('accept');
+        },
         repairAt: 0.7,
       },
       {
@@ -194,6 +222,17 @@ describeBroker('faults under steady load, one at a time', () => {
         },
         repair: async () => {
           twilioTap.fault = undefined;
+        },
+        repairAt: 0.7,
+      },
+      {
+        name: 'webhook endpoint down (500)',
+        channels: [Channel.IN_APP, Channel.EMAIL],
+        inject: async () => {
+          hooks.mode = { kind: 'fail' };
+        },
+        repair: async () => {
+          hooks.mode = { kind: 'accept' };
         },
         repairAt: 0.7,
       },
@@ -260,7 +299,7 @@ describeBroker('faults under steady load, one at a time', () => {
   }
 
   it('loses nothing and does nothing twice through each fault', async () => {
-    const { smtp, slackTap, twilioTap } = providers;
+    const { smtp, smtpSecondary, slackTap, twilioTap } = providers;
     const allReviews = () =>
       pages(async (pageToken) => {
         const page = await api.review.listReviews({ pageSize: 200, pageToken });
@@ -380,7 +419,9 @@ describeBroker('faults under steady load, one at a time', () => {
           let copies = 0;
           if (delivery.channel === Channel.IN_APP) copies = inboxes.get(unit.userId!)!.filter((i) => i.deliveryId === delivery.id).length;
           if (delivery.channel === Channel.EMAIL) {
-            const mails = smtp.received.filter((m) => m.acknowledged && m.parsed.headers.get('x-pulse-delivery-id') === delivery.id);
+            const mails = [...smtp.received, ...smtpSecondary.received].filter(
+              (m) => m.acknowledged && m.parsed.headers.get('x-pulse-delivery-id') === delivery.id,
+            );
             // A resend after an unknown outcome carries the same Message-ID, so the mail system drops the copy.
             const ids = new Set(mails.map((m) => m.parsed.messageId));
             if (mails.length > ids.size) resentSameMessageId += mails.length - ids.size;
@@ -392,6 +433,23 @@ describeBroker('faults under steady load, one at a time', () => {
           if (DELIVERED.has(delivery.state) && copies !== 1) duplicated.add(`${unit.id}/${delivery.id} (${Channel[delivery.channel]} x${copies})`);
         }
       }
+      // Each delivery's final state reached the webhook endpoint as exactly one message (by webhook-id).
+      const expected = units
+        .filter((u) => u.kind === 'notification' && u.doneAt)
+        .flatMap((u) => (u.deliveries ?? []).map((d) => ({ unit: u.id, key: `${d.id}/${DeliveryState[d.state]}` })));
+      const hookIds = () => {
+        const ids = new Map<string, Set<string>>();
+        for (const m of hooks.accepted) {
+          const key = `${m.body.data.delivery_id}/${m.body.data.state}`;
+          ids.set(key, (ids.get(key) ?? new Set()).add(m.id));
+        }
+        return ids;
+      };
+      for (let i = 0; i < 60 && !expected.every((e) => hookIds().has(e.key)); i++) await sleep(500);
+      const webhookMissing = expected.filter((e) => !hookIds().has(e.key));
+      for (const e of expected) if ((hookIds().get(e.key)?.size ?? 0) > 1) duplicated.add(`${e.unit} webhook ${e.key} x${hookIds().get(e.key)!.size}`);
+      if (hooks.forged > 0) duplicated.add(`${hooks.forged} webhook requests with a bad signature`);
+
       const depths = await env.queueDepths();
       const deadLetterQueues = Object.entries(depths).filter(([q, n]) => q.endsWith('.dlq') && n > 0);
 
@@ -409,7 +467,7 @@ describeBroker('faults under steady load, one at a time', () => {
         submitted: units.length,
         delivered: units.filter((u) => u.outcome === 'delivered').length,
         duplicated: duplicated.size,
-        lost: units.filter((u) => u.doneAt === undefined).length,
+        lost: units.filter((u) => u.doneAt === undefined).length + new Set(webhookMissing.map((e) => e.unit)).size,
         deadLettered: units.filter((u) => u.outcome === 'dead-lettered').length + deadLetterQueues.reduce((n, [, d]) => n + d, 0),
         recovery: (lastDone - repairedAt) / 1000,
         refused: refusals.length,
@@ -418,6 +476,7 @@ describeBroker('faults under steady load, one at a time', () => {
       rows.push(row);
       console.log(`faults: ${table([row])}`);
       if (duplicated.size > 0) console.log(`faults: duplicated ${[...duplicated].slice(0, 10).join(', ')}`);
+      if (webhookMissing.length > 0) console.log(`faults: webhook messages missing for ${webhookMissing.slice(0, 10).map((e) => e.key).join(', ')}`);
       if (row.lost > 0) {
         console.log(`faults: lost ${units.filter((u) => !u.doneAt).slice(0, 10).map((u) => `${u.id}${u.deliveries ? '' : ' (no terminal state)'}`).join(', ')}`);
         console.log(`faults: queue depths ${JSON.stringify(Object.entries(depths).filter(([, n]) => n > 0))}`);

@@ -8,6 +8,7 @@ import { create, type DescMessage, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { Channel, Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { ReviewState } from '../../gen/pulse/common/v1/review_pb.js';
 import { EVENT_TYPES } from '../../services/platform/bus/events.js';
 import { describeBroker } from '../support/broker.js';
 import { type MeshClients, meshClients, metricValue } from '../support/clients.js';
@@ -186,8 +187,8 @@ describeBroker('poison messages on every consumed routing key', () => {
   }, 240_000);
 });
 
-/** Valid traffic that reaches every consumer: the monitoring path, an assistance request, a preference change and a
- * direct notification on each priority lane. */
+/** Valid traffic that reaches every consumer: the monitoring path (its case resolved), an assistance request, a
+ * template saved, a preference change and a direct notification on each priority lane. */
 async function driveEveryConsumer(api: MeshClients, seed: number): Promise<void> {
   await api.ingestion.submitInteraction({
     messageId: `after-poison-${seed}`,
@@ -197,6 +198,14 @@ async function driveEveryConsumer(api: MeshClients, seed: number): Promise<void>
     text: 'This is the worst service ever. Refund me now or I cancel and call my lawyer!',
   });
   await api.ingestion.requestAssistance({ requestId: `after-poison-${seed}`, topic: 'sales', description: 'Upsell opportunity', botId: 'bot' });
+  // The angry message's case, claimed and resolved: review.resolved (notification stops the case's ladder).
+  const review = await until('the case of the angry message', async () =>
+    (await api.review.listReviews({ state: ReviewState.OPEN, pageSize: 200 })).reviews.find((r) => r.conversationId === `after-poison-${seed}`),
+  );
+  await api.review.claimReview({ reviewId: review.reviewId, reviewer: 'poison-check' });
+  await api.review.resolveReview({ reviewId: review.reviewId, reviewer: 'poison-check', outcome: ReviewState.RESOLVED, note: 'checked' });
+  // A template saved: template.changed (every notification replica reloads its templates).
+  await api.notification.upsertTemplate({ template: { notificationType: `after-poison-${seed}`, channel: Channel.EMAIL, title: '{{ title }}', body: '{{ body }}' } });
   const userId = `after-poison-user-${seed}`;
   // Email, not in-app: an in-app delivery is handed to the inbox on acceptance, without a job on its lane.
   await api.preference.updatePreferences({

@@ -654,13 +654,13 @@ describe('tilt/ manifests', () => {
     expect(find('Service', 'rabbitmq').spec.ports.map((p: Json) => p.port)).toEqual(expect.arrayContaining([5672, 15672]));
   });
 
-  it.each(SERVICE_NAMES)('%s: the Tiltfile image, its port, probes on /readyz and /healthz, resources, non-root', (name) => {
+  it.each(SERVICE_NAMES)('%s: the Tiltfile image, its port, gRPC readiness and /healthz probes, resources, non-root', (name) => {
     const c = container(name);
     expect(c.image).toBe(tiltImage);
     expect(c.ports).toEqual([{ name: 'http', containerPort: SERVICES[name].port }]);
-    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.readinessProbe.grpc.port).toBe(SERVICES[name].port); // grpc.health.v1 (test/observability/health-probe.test.ts)
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
-    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe].filter(Boolean)) {
+    for (const probe of [c.livenessProbe, c.startupProbe].filter(Boolean)) {
       expect(portNumber(c, probe.httpGet.port)).toBe(SERVICES[name].port);
     }
     const service = find('Service', name);

@@ -41,11 +41,16 @@ function serverFromUrl(env: EnvReader, present: (name: string) => boolean): Serv
   for (const name of SERVER_PARTS) {
     if (present(name)) env.invalid(name, 'must not be set together with SMTP_URL (use one or the other)');
   }
-  const value = env.url('SMTP_URL', undefined, ['smtp', 'smtps']);
+  return smtpServerFromUrl(env, 'SMTP_URL');
+}
+
+/** An SMTP server from a smtp:// or smtps:// URL in the variable `name` (also the failover relay's). */
+export function smtpServerFromUrl(env: EnvReader, name: string): Server | undefined {
+  const value = env.url(name, undefined, ['smtp', 'smtps']);
   if (value === undefined) return undefined;
   const url = new URL(value);
   if (url.hostname === '') {
-    env.invalid('SMTP_URL', 'must name a host, e.g. smtp://user:password@mail.example.com:587');
+    env.invalid(name, 'must name a host, e.g. smtp://user:password@mail.example.com:587');
     return undefined;
   }
   const secure = url.protocol === 'smtps:';

@@ -1,15 +1,17 @@
 // What an email notification looks like: subject = title, a plain-text part and a small self-contained HTML part
-// (everything escaped, data as a two-column table), and headers that tie it to the delivery. The Message-ID is
+// (everything escaped, data as a two-column table), or the subject, text and HTML its template wrote; headers that tie it to the delivery. The Message-ID is
 // derived from the delivery id alone, so every attempt of one delivery carries the same id and a receiving system
 // (or a person reading headers) can recognise a retry as the same message.
 import { Priority } from '../../../gen/pulse/common/v1/delivery_pb.js';
+import type { Rendered } from '../template-parts.js';
 import type { OutgoingMessage } from './provider.js';
 import { normaliseWhitespace } from './text-fit.js';
 
 export interface EmailContent {
   subject: string;
   text: string;
-  html: string;
+  /** Absent when a template has no HTML part: the email is plain text. */
+  html?: string;
   messageId: string;
   headers: Record<string, string>;
   priority: 'high' | 'normal' | 'low';
@@ -56,6 +58,27 @@ const PRIORITY: Partial<Record<Priority, EmailContent['priority']>> = {
 };
 
 export function renderEmail(message: OutgoingMessage, messageIdDomain: string): EmailContent {
+  const fixed = message.rendered ? templatedEmail(message.rendered) : fixedLayout(message);
+  return {
+    ...fixed,
+    messageId: messageIdFor(message.deliveryId, messageIdDomain),
+    headers: {
+      'X-Pulse-Notification-Id': token(message.notificationId),
+      'X-Pulse-Delivery-Id': token(message.deliveryId),
+      'X-Pulse-Notification-Type': token(message.notificationType),
+      // RFC 3834: machine-generated, so auto-responders do not answer it.
+      'Auto-Submitted': 'auto-generated',
+    },
+    priority: PRIORITY[message.priority] ?? 'normal',
+  };
+}
+
+/** A template's parts as they are; without an HTML part the email is plain text. */
+function templatedEmail(rendered: Rendered): Pick<EmailContent, 'subject' | 'text' | 'html'> {
+  return { subject: normaliseWhitespace(rendered.title), text: rendered.body, html: rendered.html || undefined };
+}
+
+function fixedLayout(message: OutgoingMessage): Pick<EmailContent, 'subject' | 'text' | 'html'> {
   const subject = normaliseWhitespace(message.title);
   const footer = `Sent by Pulse · notification ${message.notificationId}`;
   const dataLines = Object.entries(message.data).map(([key, value]) => `${key}: ${value}`);
@@ -73,18 +96,5 @@ ${htmlTable(message.data)}
 </body>
 </html>
 `;
-  return {
-    subject,
-    text,
-    html,
-    messageId: messageIdFor(message.deliveryId, messageIdDomain),
-    headers: {
-      'X-Pulse-Notification-Id': token(message.notificationId),
-      'X-Pulse-Delivery-Id': token(message.deliveryId),
-      'X-Pulse-Notification-Type': token(message.notificationType),
-      // RFC 3834: machine-generated, so auto-responders do not answer it.
-      'Auto-Submitted': 'auto-generated',
-    },
-    priority: PRIORITY[message.priority] ?? 'normal',
-  };
+  return { subject, text, html };
 }

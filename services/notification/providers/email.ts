@@ -9,13 +9,16 @@ import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendRes
 import { classifySmtpFailure, type SendProgress } from './smtp-failure.js';
 
 export class EmailProvider implements ChannelProvider {
-  readonly name = 'smtp';
   readonly channel = Channel.EMAIL;
   private readonly transporter: Transporter;
   /** Keyed by the per-send AbortSignal, which nodemailer carries on the message data to the stream step. */
   private readonly progress = new WeakMap<AbortSignal, SendProgress>();
 
-  constructor(private readonly config: EmailConfig) {
+  constructor(
+    private readonly config: EmailConfig,
+    /** "smtp", or "smtp-secondary" for the failover relay. */
+    readonly name = 'smtp',
+  ) {
     this.transporter = createTransport({
       pool: true,
       host: config.host,

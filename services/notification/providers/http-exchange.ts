@@ -1,7 +1,7 @@
 // One HTTP request/response over node:http(s) for the Slack and Twilio SDKs (plugged in through their transport
-// hooks), bounded by a deadline and the caller's AbortSignal. What the SDKs' own transports cannot say is how far a
-// failed request got, and that decides the failure kind: a request that was never fully written cannot have been
-// acted on (safe to retry), one that was may have been (its outcome is unknown).
+// hooks) and the push senders, bounded by a deadline and the caller's AbortSignal. What the SDKs' own transports
+// cannot say is how far a failed request got, and that decides the failure kind: a request that was never fully
+// written cannot have been acted on (safe to retry), one that was may have been (its outcome is unknown).
 import http from 'node:http';
 import https from 'node:https';
 
@@ -9,7 +9,8 @@ export interface HttpRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  /** Text, or bytes (an encrypted Web Push payload). */
+  body?: string | Buffer;
 }
 
 export interface HttpResponse {

@@ -1,11 +1,15 @@
 import { pino } from 'pino';
+import webpush from 'web-push';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel } from '../../../gen/pulse/common/v1/delivery_pb.js';
 import { ConfigError, EnvReader } from '../../platform/config.js';
 import { createProviders, type ProviderConfig, readProviderConfig } from './index.js';
 import type { ChannelProvider } from './provider.js';
+import { createClient, createRouterTransport } from '@connectrpc/connect';
+import { PreferenceService } from '../../../gen/pulse/preference/v1/preference_service_pb.js';
 
 const SID = `AC${'0123456789abcdef'.repeat(2)}`;
+const VAPID = webpush.generateVAPIDKeys();
 const FULL = {
   SMTP_URL: 'smtps://mailer:p%40ss@mail.example.com',
   EMAIL_FROM: 'Pulse <pulse@example.com>',
@@ -13,6 +17,9 @@ const FULL = {
   TWILIO_ACCOUNT_SID: SID,
   TWILIO_AUTH_TOKEN: 'tok3n-secret',
   TWILIO_FROM: '+14155550100',
+  VAPID_PUBLIC_KEY: VAPID.publicKey,
+  VAPID_PRIVATE_KEY: VAPID.privateKey,
+  VAPID_SUBJECT: 'mailto:ops@example.com',
 };
 
 const log = pino({ level: 'silent' });
@@ -36,7 +43,9 @@ function problems(env: Record<string, string>): string[] {
 }
 
 function names(config: ProviderConfig): Record<string, string> {
-  const providers = createProviders(config, { log });
+  // Never called here: building a provider asks no peer.
+  const preference = createClient(PreferenceService, createRouterTransport(() => {}));
+  const providers = createProviders(config, { log, preference });
   created.push(...providers.values());
   return Object.fromEntries([...providers].map(([channel, provider]) => [Channel[channel], provider.name]));
 }
@@ -47,12 +56,12 @@ afterEach(async () => {
 
 describe('provider settings', () => {
   it('uses the console sink for every channel when nothing is configured', () => {
-    expect(names(read({}))).toEqual({ EMAIL: 'console', SLACK: 'console', SMS: 'console' });
+    expect(names(read({}))).toEqual({ EMAIL: 'console', SLACK: 'console', SMS: 'console', PUSH: 'console' });
   });
 
   it('uses the real provider for each channel whose settings are complete', () => {
-    expect(names(read(FULL))).toEqual({ EMAIL: 'smtp', SLACK: 'slack', SMS: 'twilio' });
-    expect(names(read({ SLACK_BOT_TOKEN: FULL.SLACK_BOT_TOKEN }))).toEqual({ EMAIL: 'console', SLACK: 'slack', SMS: 'console' });
+    expect(names(read(FULL))).toEqual({ EMAIL: 'smtp', SLACK: 'slack', SMS: 'twilio', PUSH: 'push' });
+    expect(names(read({ SLACK_BOT_TOKEN: FULL.SLACK_BOT_TOKEN }))).toEqual({ EMAIL: 'console', SLACK: 'slack', SMS: 'console', PUSH: 'console' });
   });
 
   it('reads SMTP_URL with its credentials, and implicit TLS for smtps', () => {
@@ -94,6 +103,11 @@ describe('provider settings', () => {
     [{ ...FULL, TWILIO_ACCOUNT_SID: 'SK123' }, 'TWILIO_ACCOUNT_SID must be a Twilio Account SID'],
     [{ ...FULL, TWILIO_FROM: '4155550100' }, 'TWILIO_FROM must be an E.164 number'],
     [{ ...FULL, TWILIO_API_URL: 'ftp://twilio' }, 'TWILIO_API_URL must be'],
+    [{ ...FULL, VAPID_PRIVATE_KEY: '' }, 'VAPID_PRIVATE_KEY'],
+    [{ ...FULL, VAPID_SUBJECT: 'ops@example.com' }, 'VAPID_SUBJECT must start with'],
+    [{ FCM_CREDENTIALS_JSON: '{"type":"service_account","project_id":"p"}' }, 'FCM_CREDENTIALS_JSON must be a Google service account key'],
+    [{ FCM_CREDENTIALS_FILE: '/nonexistent/key.json' }, 'FCM_CREDENTIALS_FILE must hold a Google service account key'],
+    [{ PULSE_PUBLIC_URL: 'ftp://pulse', ...FULL }, 'PULSE_PUBLIC_URL must be'],
   ])('reports incomplete or wrong settings by variable name: %o', (env, problem) => {
     expect(problems(env).some((p) => p.startsWith(problem))).toBe(true);
   });
@@ -106,8 +120,12 @@ describe('provider settings', () => {
       TWILIO_ACCOUNT_SID: 'ACnot-a-sid-secret',
       TWILIO_AUTH_TOKEN: 'twilio-secret',
       TWILIO_FROM: '+14155550100',
+      FCM_CREDENTIALS_JSON: '{"type":"service_account","private_key":"secret-key"',
+      VAPID_PUBLIC_KEY: 'secret',
+      VAPID_PRIVATE_KEY: 'secret-vapid',
+      VAPID_SUBJECT: 'secret',
     });
-    expect(found.length).toBeGreaterThanOrEqual(3);
+    expect(found.length).toBeGreaterThanOrEqual(6);
     expect(found.join('\n')).not.toMatch(/hunter2|secret/);
   });
 });

@@ -1,6 +1,7 @@
 // What a channel provider is: one send per delivery, with failures classified so the delivery worker knows what
 // to do next. Providers do I/O only; retry policy, breakers and state live in the worker.
 import type { Channel, Priority } from '../../../gen/pulse/common/v1/delivery_pb.js';
+import type { Rendered } from '../template-parts.js';
 
 export interface OutgoingMessage {
   deliveryId: string;
@@ -16,6 +17,8 @@ export interface OutgoingMessage {
   notificationType: string;
   /** 1 for the first attempt. Providers that support it use deliveryId as an idempotency key across attempts. */
   attempt: number;
+  /** Set when a template wrote the message (template-cache.ts): the provider uses it instead of its fixed layout. */
+  rendered?: Rendered;
 }
 
 export interface SendResult {

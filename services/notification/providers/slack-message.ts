@@ -27,6 +27,12 @@ export function escapeMrkdwn(text: string): string {
 }
 
 export function slackMessage(message: OutgoingMessage): SlackMessage {
+  if (message.rendered) {
+    // The template wrote mrkdwn on purpose: nothing is escaped. Its blocks were checked to be a JSON array.
+    const text = fitText(message.rendered.body, SECTION_TEXT_MAX);
+    const blocks = message.rendered.slackBlocks ? (JSON.parse(message.rendered.slackBlocks) as Block[]) : [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text } }];
+    return { text, blocks };
+  }
   const title = message.title.trim();
   const body = message.body.trim();
   const lines = [title && `*${escapeMrkdwn(title)}*`, escapeMrkdwn(body)].filter((part) => part !== '');

@@ -40,7 +40,6 @@ function sdkLogger(log: Logger): SlackLogger {
 }
 
 export class SlackProvider implements ChannelProvider {
-  readonly name = 'slack';
   readonly channel = Channel.SLACK;
   private readonly exchange = new HttpExchange();
   private readonly logger: SlackLogger;
@@ -48,6 +47,8 @@ export class SlackProvider implements ChannelProvider {
   constructor(
     private readonly config: SlackConfig,
     log: Logger,
+    /** "slack", or "slack-secondary" for the failover token. */
+    readonly name = 'slack',
   ) {
     this.logger = sdkLogger(log);
   }

@@ -1,8 +1,12 @@
 // SMS (Twilio) settings. SMS is configured when any of TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM or
-// TWILIO_API_URL is present; the account, token and sender are then required. Secrets are never echoed.
+// TWILIO_API_URL is present; the account, token and sender are then required. Secrets are never echoed. With
+// PULSE_PUBLIC_URL (where Twilio can reach the notification service) each send asks for status callbacks.
 import type { EnvReader } from '../../platform/config.js';
 
 export const E164 = /^\+[1-9]\d{1,14}$/;
+
+/** Where notification receives Twilio's status callbacks (sms-receipts.ts). */
+export const SMS_STATUS_PATH = '/webhooks/twilio/status';
 
 export interface SmsConfig {
   accountSid: string;
@@ -12,6 +16,8 @@ export interface SmsConfig {
   /** Another base URL for the API (a stand-in); undefined means Twilio's own. */
   apiUrl?: string;
   timeoutMs: number;
+  /** The StatusCallback URL given on each send; undefined: no callbacks, SMS end at SENT. */
+  statusCallbackUrl?: string;
 }
 
 const CORE = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM', 'TWILIO_API_URL'];
@@ -30,5 +36,7 @@ export function readSmsConfig(env: EnvReader): SmsConfig | undefined {
   }
   const apiUrl = env.url('TWILIO_API_URL', undefined, ['https', 'http']);
   const timeoutMs = env.int('TWILIO_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 });
-  return { accountSid, authToken, sender, apiUrl, timeoutMs };
+  const publicUrl = env.url('PULSE_PUBLIC_URL', undefined, ['https', 'http']);
+  const statusCallbackUrl = publicUrl ? `${publicUrl.replace(/\/+$/, '')}${SMS_STATUS_PATH}` : undefined;
+  return { accountSid, authToken, sender, apiUrl, timeoutMs, statusCallbackUrl };
 }

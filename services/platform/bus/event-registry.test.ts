@@ -35,9 +35,10 @@ describe('the event registry', () => {
   it('routes every key the contracts name to its message, with the fields it cannot do without', () => {
     const table = Object.fromEntries([...buildEventRegistry(EVENT_FILES)].map(([key, t]) => [key, `${t.schema.name}(${t.required.map((m) => m.name).join(', ')})`]));
     console.log(`event registry: ${JSON.stringify(table, null, 2)}`);
-    expect(Object.keys(table).length).toBe(11);
+    expect(Object.keys(table).length).toBe(12);
     for (const lane of ['critical', 'high', 'medium', 'low']) expect(table[`notification.delivery.${lane}`]).toBe('DeliveryJob(delivery_id, job_id)');
     expect(table['preference.changed']).toBe('PreferencesChanged(event_id, subject)');
+    expect(table['template.changed']).toBe('TemplateChanged(event_id, notification_type)');
     expect(table['customer.interaction.new']).toBe('InteractionReceived(event_id, message_id, conversation_id)');
     expect([...EVENT_TYPES.keys()]).toEqual(Object.keys(table));
   });

@@ -1,4 +1,5 @@
-// The three outside providers on loopback for the hardening tests (a real SMTP server, the Slack and Twilio
+// The three outside providers on loopback for the hardening tests (two real SMTP servers, the second as the failover
+// relay, the Slack and Twilio
 // stand-ins, which check every request against the providers' OpenAPI descriptions, each behind a recording tap
 // that can inject the provider's faults), and the environment that points notification's real providers
 // (nodemailer, @slack/web-api, twilio) at them.
@@ -11,6 +12,8 @@ export const TWILIO_FROM = '+15005550006';
 
 export interface Providers {
   smtp: SmtpStandIn;
+  /** The failover relay (SMTP_SECONDARY_URL). */
+  smtpSecondary: SmtpStandIn;
   slack: SlackStandIn;
   twilio: TwilioStandIn;
   /** Recording proxies between Pulse and the HTTP stand-ins, which can also inject the provider's faults. */
@@ -23,12 +26,14 @@ export interface Providers {
 
 export async function startProviders(timeoutMs = 5_000): Promise<Providers> {
   const smtp = await startSmtpServer();
+  const smtpSecondary = await startSmtpServer();
   const slack = await startSlackStandIn();
   const twilio = await startTwilioStandIn();
   const slackTap = await startTap(slack.origin);
   const twilioTap = await startTap(twilio.apiUrl);
   return {
     smtp,
+    smtpSecondary,
     slack,
     twilio,
     slackTap,
@@ -38,6 +43,7 @@ export async function startProviders(timeoutMs = 5_000): Promise<Providers> {
       SMTP_PORT: String(smtp.port),
       SMTP_SECURE: 'false',
       SMTP_TIMEOUT_MS: String(timeoutMs),
+      SMTP_SECONDARY_URL: `smtp://${smtpSecondary.host}:${smtpSecondary.port}`,
       EMAIL_FROM: 'Pulse <pulse@example.com>',
       EMAIL_MESSAGE_ID_DOMAIN: 'pulse.test',
       SLACK_BOT_TOKEN: 'xoxb-1111-2222-pulsehardeningtest',
@@ -51,7 +57,7 @@ export async function startProviders(timeoutMs = 5_000): Promise<Providers> {
     },
     async close() {
       await Promise.all([slackTap.close(), twilioTap.close()]);
-      await Promise.all([slack.close(), twilio.close(), smtp.close()]);
+      await Promise.all([slack.close(), twilio.close(), smtp.close(), smtpSecondary.close()]);
     },
   };
 }

@@ -10,7 +10,56 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/common/v1/conversation.proto.
  */
 export const file_pulse_common_v1_conversation: GenFile = /*@__PURE__*/
-  fileDesc("CiJwdWxzZS9jb21tb24vdjEvY29udmVyc2F0aW9uLnByb3RvEg9wdWxzZS5jb21tb24udjEitgEKCVNlbnRpbWVudBIQCghjb21wb3VuZBgBIAEoARIQCghwb3NpdGl2ZRgCIAEoARIPCgduZXV0cmFsGAMgASgBEhAKCG5lZ2F0aXZlGAQgASgBEi4KBWxhYmVsGAUgASgOMh8ucHVsc2UuY29tbW9uLnYxLlNlbnRpbWVudExhYmVsEjIKB3NpZ25hbHMYBiADKA4yIS5wdWxzZS5jb21tb24udjEuRXNjYWxhdGlvblNpZ25hbCKWAQoQQ29udmVyc2F0aW9uTW9vZBIVCg1yb2xsaW5nX3Njb3JlGAEgASgBEhYKDmJhc2VsaW5lX3Njb3JlGAIgASgBEgwKBGRyb3AYAyABKAESHgoWY3VzdG9tZXJfbWVzc2FnZV9jb3VudBgEIAEoBRIlCgV0cmVuZBgFIAEoDjIWLnB1bHNlLmNvbW1vbi52MS5UcmVuZCpqCgZBdXRob3ISFgoSQVVUSE9SX1VOU1BFQ0lGSUVEEAASEwoPQVVUSE9SX0NVU1RPTUVSEAESEAoMQVVUSE9SX0FHRU5UEAISDgoKQVVUSE9SX0JPVBADEhEKDUFVVEhPUl9TWVNURU0QBCqKAQoOU2VudGltZW50TGFiZWwSHwobU0VOVElNRU5UX0xBQkVMX1VOU1BFQ0lGSUVEEAASHAoYU0VOVElNRU5UX0xBQkVMX05FR0FUSVZFEAESGwoXU0VOVElNRU5UX0xBQkVMX05FVVRSQUwQAhIcChhTRU5USU1FTlRfTEFCRUxfUE9TSVRJVkUQAyqyAgoQRXNjYWxhdGlvblNpZ25hbBIhCh1FU0NBTEFUSU9OX1NJR05BTF9VTlNQRUNJRklFRBAAEiIKHkVTQ0FMQVRJT05fU0lHTkFMX0NBTkNFTExBVElPThABEhwKGEVTQ0FMQVRJT05fU0lHTkFMX1JFRlVORBACEiIKHkVTQ0FMQVRJT05fU0lHTkFMX0xFR0FMX1RIUkVBVBADEiYKIkVTQ0FMQVRJT05fU0lHTkFMX1JFUEVBVEVEX0NPTlRBQ1QQBBImCiJFU0NBTEFUSU9OX1NJR05BTF9BQlVTSVZFX0xBTkdVQUdFEAUSIwofRVNDQUxBVElPTl9TSUdOQUxfSFVNQU5fUkVRVUVTVBAGEiAKHEVTQ0FMQVRJT05fU0lHTkFMX1NIQVJQX0RST1AQByppCgVUcmVuZBIVChFUUkVORF9VTlNQRUNJRklFRBAAEg0KCVRSRU5EX05FVxABEhAKDFRSRU5EX1NUQUJMRRACEhMKD1RSRU5EX0lNUFJPVklORxADEhMKD1RSRU5EX1dPUlNFTklORxAEYgZwcm90bzM");
+  fileDesc("CiJwdWxzZS9jb21tb24vdjEvY29udmVyc2F0aW9uLnByb3RvEg9wdWxzZS5jb21tb24udjEigQEKDlNpZ25hbEV2aWRlbmNlEjEKBnNpZ25hbBgBIAEoDjIhLnB1bHNlLmNvbW1vbi52MS5Fc2NhbGF0aW9uU2lnbmFsEgwKBHRleHQYAiABKAkSDQoFc3RhcnQYAyABKAUSCwoDZW5kGAQgASgFEhIKCm1lc3NhZ2VfaWQYBSABKAki+wEKCVNlbnRpbWVudBIQCghjb21wb3VuZBgBIAEoARIQCghwb3NpdGl2ZRgCIAEoARIPCgduZXV0cmFsGAMgASgBEhAKCG5lZ2F0aXZlGAQgASgBEi4KBWxhYmVsGAUgASgOMh8ucHVsc2UuY29tbW9uLnYxLlNlbnRpbWVudExhYmVsEjIKB3NpZ25hbHMYBiADKA4yIS5wdWxzZS5jb21tb24udjEuRXNjYWxhdGlvblNpZ25hbBIxCghldmlkZW5jZRgHIAMoCzIfLnB1bHNlLmNvbW1vbi52MS5TaWduYWxFdmlkZW5jZRIQCghsYW5ndWFnZRgIIAEoCSKWAQoQQ29udmVyc2F0aW9uTW9vZBIVCg1yb2xsaW5nX3Njb3JlGAEgASgBEhYKDmJhc2VsaW5lX3Njb3JlGAIgASgBEgwKBGRyb3AYAyABKAESHgoWY3VzdG9tZXJfbWVzc2FnZV9jb3VudBgEIAEoBRIlCgV0cmVuZBgFIAEoDjIWLnB1bHNlLmNvbW1vbi52MS5UcmVuZCpqCgZBdXRob3ISFgoSQVVUSE9SX1VOU1BFQ0lGSUVEEAASEwoPQVVUSE9SX0NVU1RPTUVSEAESEAoMQVVUSE9SX0FHRU5UEAISDgoKQVVUSE9SX0JPVBADEhEKDUFVVEhPUl9TWVNURU0QBCqKAQoOU2VudGltZW50TGFiZWwSHwobU0VOVElNRU5UX0xBQkVMX1VOU1BFQ0lGSUVEEAASHAoYU0VOVElNRU5UX0xBQkVMX05FR0FUSVZFEAESGwoXU0VOVElNRU5UX0xBQkVMX05FVVRSQUwQAhIcChhTRU5USU1FTlRfTEFCRUxfUE9TSVRJVkUQAyqtBAoQRXNjYWxhdGlvblNpZ25hbBIhCh1FU0NBTEFUSU9OX1NJR05BTF9VTlNQRUNJRklFRBAAEiIKHkVTQ0FMQVRJT05fU0lHTkFMX0NBTkNFTExBVElPThABEhwKGEVTQ0FMQVRJT05fU0lHTkFMX1JFRlVORBACEiIKHkVTQ0FMQVRJT05fU0lHTkFMX0xFR0FMX1RIUkVBVBADEiYKIkVTQ0FMQVRJT05fU0lHTkFMX1JFUEVBVEVEX0NPTlRBQ1QQBBImCiJFU0NBTEFUSU9OX1NJR05BTF9BQlVTSVZFX0xBTkdVQUdFEAUSIwofRVNDQUxBVElPTl9TSUdOQUxfSFVNQU5fUkVRVUVTVBAGEiAKHEVTQ0FMQVRJT05fU0lHTkFMX1NIQVJQX0RST1AQBxIlCiFFU0NBTEFUSU9OX1NJR05BTF9CSUxMSU5HX0RJU1BVVEUQCBIlCiFFU0NBTEFUSU9OX1NJR05BTF9TRVJWSUNFX0ZBSUxVUkUQCRIjCh9FU0NBTEFUSU9OX1NJR05BTF9QVUJMSUNfVEhSRUFUEAoSHQoZRVNDQUxBVElPTl9TSUdOQUxfU0FSQ0FTTRALEiUKIUVTQ0FMQVRJT05fU0lHTkFMX1BSSVZBQ1lfUkVRVUVTVBAMEh0KGUVTQ0FMQVRJT05fU0lHTkFMX1NPVVJJTkcQDRIhCh1FU0NBTEFUSU9OX1NJR05BTF9GUlVTVFJBVElPThAOKmkKBVRyZW5kEhUKEVRSRU5EX1VOU1BFQ0lGSUVEEAASDQoJVFJFTkRfTkVXEAESEAoMVFJFTkRfU1RBQkxFEAISEwoPVFJFTkRfSU1QUk9WSU5HEAMSEwoPVFJFTkRfV09SU0VOSU5HEARiBnByb3RvMw");
+
+/**
+ * Why a signal was found: the words of the text that triggered it.
+ *
+ * @generated from message pulse.common.v1.SignalEvidence
+ */
+export type SignalEvidence = Message<"pulse.common.v1.SignalEvidence"> & {
+  /**
+   * The signal.
+   *
+   * @generated from field: pulse.common.v1.EscalationSignal signal = 1;
+   */
+  signal: EscalationSignal;
+
+  /**
+   * The words that triggered it, as written in the text (empty for conversation-level signals: SHARP_DROP, SOURING).
+   *
+   * @generated from field: string text = 2;
+   */
+  text: string;
+
+  /**
+   * Where those words start in the text, in UTF-16 code units (JavaScript string indices), from 0.
+   *
+   * @generated from field: int32 start = 3;
+   */
+  start: number;
+
+  /**
+   * Where they end (exclusive), in UTF-16 code units: text = message.slice(start, end).
+   *
+   * @generated from field: int32 end = 4;
+   */
+  end: number;
+
+  /**
+   * The message the words come from (set on review cases, which gather several messages; empty in Analyze).
+   *
+   * @generated from field: string message_id = 5;
+   */
+  messageId: string;
+};
+
+/**
+ * Describes the message pulse.common.v1.SignalEvidence.
+ * Use `create(SignalEvidenceSchema)` to create a new message.
+ */
+export const SignalEvidenceSchema: GenMessage<SignalEvidence> = /*@__PURE__*/
+  messageDesc(file_pulse_common_v1_conversation, 0);
 
 /**
  * Sentiment of one text.
@@ -59,6 +108,21 @@ export type Sentiment = Message<"pulse.common.v1.Sentiment"> & {
    * @generated from field: repeated pulse.common.v1.EscalationSignal signals = 6;
    */
   signals: EscalationSignal[];
+
+  /**
+   * Why each signal was found: one entry per signal, in the order of signals.
+   *
+   * @generated from field: repeated pulse.common.v1.SignalEvidence evidence = 7;
+   */
+  evidence: SignalEvidence[];
+
+  /**
+   * The language the text was read in, detected per text: ISO 639-1 code, one of "en", "es", "fr", "de", "pt"
+   * (a text with too little to tell is read as "en").
+   *
+   * @generated from field: string language = 8;
+   */
+  language: string;
 };
 
 /**
@@ -66,7 +130,7 @@ export type Sentiment = Message<"pulse.common.v1.Sentiment"> & {
  * Use `create(SentimentSchema)` to create a new message.
  */
 export const SentimentSchema: GenMessage<Sentiment> = /*@__PURE__*/
-  messageDesc(file_pulse_common_v1_conversation, 0);
+  messageDesc(file_pulse_common_v1_conversation, 1);
 
 /**
  * How one conversation is going, from its customer messages.
@@ -115,7 +179,7 @@ export type ConversationMood = Message<"pulse.common.v1.ConversationMood"> & {
  * Use `create(ConversationMoodSchema)` to create a new message.
  */
 export const ConversationMoodSchema: GenMessage<ConversationMood> = /*@__PURE__*/
-  messageDesc(file_pulse_common_v1_conversation, 1);
+  messageDesc(file_pulse_common_v1_conversation, 2);
 
 /**
  * Who wrote a message in a conversation.
@@ -241,7 +305,8 @@ export enum EscalationSignal {
   LEGAL_THREAT = 3,
 
   /**
-   * The customer has contacted support repeatedly or has been waiting a long time.
+   * The customer has contacted support repeatedly, has been waiting a long time, or was promised something that
+   * did not happen.
    *
    * @generated from enum value: ESCALATION_SIGNAL_REPEATED_CONTACT = 4;
    */
@@ -267,6 +332,56 @@ export enum EscalationSignal {
    * @generated from enum value: ESCALATION_SIGNAL_SHARP_DROP = 7;
    */
   SHARP_DROP = 7,
+
+  /**
+   * A charge the customer disputes: charged twice, overcharged, billed after cancelling, unauthorised, fraud.
+   *
+   * @generated from enum value: ESCALATION_SIGNAL_BILLING_DISPUTE = 8;
+   */
+  BILLING_DISPUTE = 8,
+
+  /**
+   * A failure that hurts the customer's business or day: outage, data loss, security incident, a no-show.
+   *
+   * @generated from enum value: ESCALATION_SIGNAL_SERVICE_FAILURE = 9;
+   */
+  SERVICE_FAILURE = 9,
+
+  /**
+   * The customer threatens to go public: social media, reviews, the press.
+   *
+   * @generated from enum value: ESCALATION_SIGNAL_PUBLIC_THREAT = 10;
+   */
+  PUBLIC_THREAT = 10,
+
+  /**
+   * Praise that means the opposite ("Great, another 'we're looking into it'. Fantastic service as always.").
+   *
+   * @generated from enum value: ESCALATION_SIGNAL_SARCASM = 11;
+   */
+  SARCASM = 11,
+
+  /**
+   * The customer demands to be unsubscribed, contacted no more, or to have their data erased or sent to them.
+   *
+   * @generated from enum value: ESCALATION_SIGNAL_PRIVACY_REQUEST = 12;
+   */
+  PRIVACY_REQUEST = 12,
+
+  /**
+   * Several mildly negative customer messages in a row: a conversation souring that no single message shows.
+   *
+   * @generated from enum value: ESCALATION_SIGNAL_SOURING = 13;
+   */
+  SOURING = 13,
+
+  /**
+   * Mild frustration or a problem reported ("still slow", "not great", "it hasn't arrived"): no case on its own
+   * (not a default case signal); it makes a message count towards SOURING whatever its score.
+   *
+   * @generated from enum value: ESCALATION_SIGNAL_FRUSTRATION = 14;
+   */
+  FRUSTRATION = 14,
 }
 
 /**

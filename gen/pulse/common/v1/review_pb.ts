@@ -2,14 +2,45 @@
 // @generated from file pulse/common/v1/review.proto (package pulse.common.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { EscalationSignal } from "./conversation_pb.js";
+import { file_pulse_common_v1_conversation } from "./conversation_pb.js";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file pulse/common/v1/review.proto.
  */
 export const file_pulse_common_v1_review: GenFile = /*@__PURE__*/
-  fileDesc("ChxwdWxzZS9jb21tb24vdjEvcmV2aWV3LnByb3RvEg9wdWxzZS5jb21tb24udjEqdQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIQCgxTRVZFUklUWV9MT1cQARITCg9TRVZFUklUWV9NRURJVU0QAhIRCg1TRVZFUklUWV9ISUdIEAMSFQoRU0VWRVJJVFlfQ1JJVElDQUwQBCqvAQoLUmV2aWV3U3RhdGUSHAoYUkVWSUVXX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRUkVWSUVXX1NUQVRFX09QRU4QARIYChRSRVZJRVdfU1RBVEVfQ0xBSU1FRBACEhkKFVJFVklFV19TVEFURV9SRVNPTFZFRBADEhoKFlJFVklFV19TVEFURV9ESVNNSVNTRUQQBBIaChZSRVZJRVdfU1RBVEVfRVNDQUxBVEVEEAViBnByb3RvMw");
+  fileDesc("ChxwdWxzZS9jb21tb24vdjEvcmV2aWV3LnByb3RvEg9wdWxzZS5jb21tb24udjEiUQoMU2lnbmFsV2VpZ2h0EjEKBnNpZ25hbBgBIAEoDjIhLnB1bHNlLmNvbW1vbi52MS5Fc2NhbGF0aW9uU2lnbmFsEg4KBndlaWdodBgCIAEoASp1CghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhAKDFNFVkVSSVRZX0xPVxABEhMKD1NFVkVSSVRZX01FRElVTRACEhEKDVNFVkVSSVRZX0hJR0gQAxIVChFTRVZFUklUWV9DUklUSUNBTBAEKq8BCgtSZXZpZXdTdGF0ZRIcChhSRVZJRVdfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFSRVZJRVdfU1RBVEVfT1BFThABEhgKFFJFVklFV19TVEFURV9DTEFJTUVEEAISGQoVUkVWSUVXX1NUQVRFX1JFU09MVkVEEAMSGgoWUkVWSUVXX1NUQVRFX0RJU01JU1NFRBAEEhoKFlJFVklFV19TVEFURV9FU0NBTEFURUQQBWIGcHJvdG8z", [file_pulse_common_v1_conversation]);
+
+/**
+ * How much one escalation signal counts towards opening a case (ReviewPolicy.signal_weights).
+ *
+ * @generated from message pulse.common.v1.SignalWeight
+ */
+export type SignalWeight = Message<"pulse.common.v1.SignalWeight"> & {
+  /**
+   * The signal.
+   *
+   * @generated from field: pulse.common.v1.EscalationSignal signal = 1;
+   */
+  signal: EscalationSignal;
+
+  /**
+   * 0..1. A message is amiss when the weights of its case signals add up to 1 or more.
+   *
+   * @generated from field: double weight = 2;
+   */
+  weight: number;
+};
+
+/**
+ * Describes the message pulse.common.v1.SignalWeight.
+ * Use `create(SignalWeightSchema)` to create a new message.
+ */
+export const SignalWeightSchema: GenMessage<SignalWeight> = /*@__PURE__*/
+  messageDesc(file_pulse_common_v1_review, 0);
 
 /**
  * How bad a review case is. Sets its SLA and the priority of the notifications it causes.

@@ -8,8 +8,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Channel, DeliveryState, Priority, Recipient } from "../../common/v1/delivery_pb.js";
 import { file_pulse_common_v1_delivery } from "../../common/v1/delivery_pb.js";
 import { file_pulse_options_v1_options } from "../../options/v1/options_pb.js";
@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/notification/v1/notification_service.proto.
  */
 export const file_pulse_notification_v1_notification_service: GenFile = /*@__PURE__*/
-  fileDesc("CjBwdWxzZS9ub3RpZmljYXRpb24vdjEvbm90aWZpY2F0aW9uX3NlcnZpY2UucHJvdG8SFXB1bHNlLm5vdGlmaWNhdGlvbi52MSKLAQoHQ29udGVudBINCgV0aXRsZRgBIAEoCRIMCgRib2R5GAIgASgJEjYKBGRhdGEYAyADKAsyKC5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudC5EYXRhRW50cnkaKwoJRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiigIKF1NlbmROb3RpZmljYXRpb25SZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRItCglyZWNpcGllbnQYAiABKAsyGi5wdWxzZS5jb21tb24udjEuUmVjaXBpZW50EhkKEW5vdGlmaWNhdGlvbl90eXBlGAMgASgJEisKCHByaW9yaXR5GAQgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5Ei8KB2NvbnRlbnQYBSABKAsyHi5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJoChhTZW5kTm90aWZpY2F0aW9uUmVzcG9uc2USOQoMbm90aWZpY2F0aW9uGAEgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAiABKAgiYQoYU2VuZE5vdGlmaWNhdGlvbnNSZXF1ZXN0EkUKDW5vdGlmaWNhdGlvbnMYASADKAsyLi5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlcXVlc3QioAEKFlNlbmROb3RpZmljYXRpb25SZXN1bHQSDQoFaW5kZXgYASABKAUSOQoMbm90aWZpY2F0aW9uGAIgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAyABKAgSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIqQBChlTZW5kTm90aWZpY2F0aW9uc1Jlc3BvbnNlEj4KB3Jlc3VsdHMYASADKAsyLS5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlc3VsdBIWCg5hY2NlcHRlZF9jb3VudBgCIAEoBRIXCg9kdXBsaWNhdGVfY291bnQYAyABKAUSFgoOcmVqZWN0ZWRfY291bnQYBCABKAUi4QIKCERlbGl2ZXJ5EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEikKB2NoYW5uZWwYAiABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIPCgdhZGRyZXNzGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSLQoFc3RhdGUYBSABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIQCghhdHRlbXB0cxgGIAEoBRIQCghwcm92aWRlchgHIAEoCRIOCgZyZWFzb24YCCABKAkSLgoKZGVsaXZlcl9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcHJvdmlkZXJfbWVzc2FnZV9pZBgLIAEoCRITCgtkaWdlc3Rfc2l6ZRgMIAEoBSLOAwoMTm90aWZpY2F0aW9uEhcKD25vdGlmaWNhdGlvbl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSLQoJcmVjaXBpZW50GAMgASgLMhoucHVsc2UuY29tbW9uLnYxLlJlY2lwaWVudBIZChFub3RpZmljYXRpb25fdHlwZRgEIAEoCRIrCghwcmlvcml0eRgFIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5Qcmlvcml0eRIvCgdjb250ZW50GAYgASgLMh4ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkNvbnRlbnQSLQoFc3RhdGUYByABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIzCgpkZWxpdmVyaWVzGAggAygLMh8ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkRlbGl2ZXJ5Eg4KBnNvdXJjZRgJIAEoCRIQCghjYXVzZV9pZBgKIAEoCRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJYChZHZXROb3RpZmljYXRpb25SZXF1ZXN0EhkKD25vdGlmaWNhdGlvbl9pZBgBIAEoCUgAEhkKD2lkZW1wb3RlbmN5X2tleRgCIAEoCUgAQggKBmxvb2t1cCJUChdHZXROb3RpZmljYXRpb25SZXNwb25zZRI5Cgxub3RpZmljYXRpb24YASABKAsyIy5wdWxzZS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uIkQKGUNhbmNlbE5vdGlmaWNhdGlvblJlcXVlc3QSFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJwChpDYW5jZWxOb3RpZmljYXRpb25SZXNwb25zZRI5Cgxub3RpZmljYXRpb24YASABKAsyIy5wdWxzZS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uEhcKD2NhbmNlbGxlZF9jb3VudBgCIAEoBSK8AQoQRGVhZExldHRlckZpbHRlchIpCgdjaGFubmVsGAEgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSDgoGcmVhc29uGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPZGVhZF9sZXR0ZXJfaWRzGAUgAygJIr4CCgpEZWFkTGV0dGVyEhYKDmRlYWRfbGV0dGVyX2lkGAEgASgJEhcKD25vdGlmaWNhdGlvbl9pZBgCIAEoCRITCgtkZWxpdmVyeV9pZBgDIAEoCRIpCgdjaGFubmVsGAQgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYBSABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDgoGcmVhc29uGAYgASgJEhAKCGF0dGVtcHRzGAcgASgFEi0KCWZhaWxlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVwbGF5ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByb3ZpZGVyGAogASgJIpIBChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EjcKBmZpbHRlchgBIAEoCzInLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5EZWFkTGV0dGVyRmlsdGVyEhgKEGluY2x1ZGVfcmVwbGF5ZWQYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiawoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USNwoMZGVhZF9sZXR0ZXJzGAEgAygLMiEucHVsc2Uubm90aWZpY2F0aW9uLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInsKGFJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBI3CgZmaWx0ZXIYASABKAsyJy5wdWxzZS5ub3RpZmljYXRpb24udjEuRGVhZExldHRlckZpbHRlchINCgVsaW1pdBgCIAEoBRIXCg9yYXRlX3Blcl9zZWNvbmQYAyABKAUiSQoZUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZRIWCg5yZXBsYXllZF9jb3VudBgBIAEoBRIUCgxkZWxpdmVyeV9pZHMYAiADKAky8wgKE05vdGlmaWNhdGlvblNlcnZpY2USiwEKEFNlbmROb3RpZmljYXRpb24SLi5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlcXVlc3QaLy5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlc3BvbnNlIhbS8xgSbm90aWZpY2F0aW9uczpzZW5kEo4BChFTZW5kTm90aWZpY2F0aW9ucxIvLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uc1JlcXVlc3QaMC5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvbnNSZXNwb25zZSIW0vMYEm5vdGlmaWNhdGlvbnM6c2VuZBKIAQoPR2V0Tm90aWZpY2F0aW9uEi0ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkdldE5vdGlmaWNhdGlvblJlcXVlc3QaLi5wdWxzZS5ub3RpZmljYXRpb24udjEuR2V0Tm90aWZpY2F0aW9uUmVzcG9uc2UiFtLzGBJub3RpZmljYXRpb25zOnJlYWQSkwEKEkNhbmNlbE5vdGlmaWNhdGlvbhIwLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5DYW5jZWxOb3RpZmljYXRpb25SZXF1ZXN0GjEucHVsc2Uubm90aWZpY2F0aW9uLnYxLkNhbmNlbE5vdGlmaWNhdGlvblJlc3BvbnNlIhjS8xgUbm90aWZpY2F0aW9uczpjYW5jZWwShgEKD0xpc3REZWFkTGV0dGVycxItLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0Gi4ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlIhTS8xgQZGVhZGxldHRlcnM6cmVhZBKOAQoRUmVwbGF5RGVhZExldHRlcnMSLy5wdWxzZS5ub3RpZmljYXRpb24udjEuUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0GjAucHVsc2Uubm90aWZpY2F0aW9uLnYxLlJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2UiFtLzGBJkZWFkbGV0dGVyczpyZXBsYXkagQLK8xgrChJub3RpZmljYXRpb25zOnNlbmQSEnNlbmQgbm90aWZpY2F0aW9ucxoBBcrzGCwKEm5vdGlmaWNhdGlvbnM6cmVhZBITcmVhZCBhIG5vdGlmaWNhdGlvbhoBBcrzGDAKFG5vdGlmaWNhdGlvbnM6Y2FuY2VsEhVjYW5jZWwgYSBub3RpZmljYXRpb24aAQXK8xgxChBkZWFkbGV0dGVyczpyZWFkEh1saXN0IGRlYWQtbGV0dGVyZWQgZGVsaXZlcmllc8rzGDUKEmRlYWRsZXR0ZXJzOnJlcGxheRIfcmVwbGF5IGRlYWQtbGV0dGVyZWQgZGVsaXZlcmllc2IGcHJvdG8z", [file_google_protobuf_timestamp, file_pulse_common_v1_delivery, file_pulse_options_v1_options]);
+  fileDesc("CjBwdWxzZS9ub3RpZmljYXRpb24vdjEvbm90aWZpY2F0aW9uX3NlcnZpY2UucHJvdG8SFXB1bHNlLm5vdGlmaWNhdGlvbi52MSKLAQoHQ29udGVudBINCgV0aXRsZRgBIAEoCRIMCgRib2R5GAIgASgJEjYKBGRhdGEYAyADKAsyKC5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudC5EYXRhRW50cnkaKwoJRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEixQIKF1NlbmROb3RpZmljYXRpb25SZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRItCglyZWNpcGllbnQYAiABKAsyGi5wdWxzZS5jb21tb24udjEuUmVjaXBpZW50EhkKEW5vdGlmaWNhdGlvbl90eXBlGAMgASgJEisKCHByaW9yaXR5GAQgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5Ei8KB2NvbnRlbnQYBSABKAsyHi5wdWxzZS5ub3RpZmljYXRpb24udjEuQ29udGVudBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5Cgplc2NhbGF0aW9uGAcgAygLMiUucHVsc2Uubm90aWZpY2F0aW9uLnYxLkVzY2FsYXRpb25TdGVwImUKDkVzY2FsYXRpb25TdGVwEikKB2NoYW5uZWwYASABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIoCgVhZnRlchgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJoChhTZW5kTm90aWZpY2F0aW9uUmVzcG9uc2USOQoMbm90aWZpY2F0aW9uGAEgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAiABKAgiYQoYU2VuZE5vdGlmaWNhdGlvbnNSZXF1ZXN0EkUKDW5vdGlmaWNhdGlvbnMYASADKAsyLi5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlcXVlc3QioAEKFlNlbmROb3RpZmljYXRpb25SZXN1bHQSDQoFaW5kZXgYASABKAUSOQoMbm90aWZpY2F0aW9uGAIgASgLMiMucHVsc2Uubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbhIRCglkdXBsaWNhdGUYAyABKAgSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIqQBChlTZW5kTm90aWZpY2F0aW9uc1Jlc3BvbnNlEj4KB3Jlc3VsdHMYASADKAsyLS5wdWxzZS5ub3RpZmljYXRpb24udjEuU2VuZE5vdGlmaWNhdGlvblJlc3VsdBIWCg5hY2NlcHRlZF9jb3VudBgCIAEoBRIXCg9kdXBsaWNhdGVfY291bnQYAyABKAUSFgoOcmVqZWN0ZWRfY291bnQYBCABKAUi+gIKCERlbGl2ZXJ5EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEikKB2NoYW5uZWwYAiABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIPCgdhZGRyZXNzGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSLQoFc3RhdGUYBSABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIQCghhdHRlbXB0cxgGIAEoBRIQCghwcm92aWRlchgHIAEoCRIOCgZyZWFzb24YCCABKAkSLgoKZGVsaXZlcl9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcHJvdmlkZXJfbWVzc2FnZV9pZBgLIAEoCRITCgtkaWdlc3Rfc2l6ZRgMIAEoBRIXCg9lc2NhbGF0aW9uX3N0ZXAYDSABKAUiiQQKDE5vdGlmaWNhdGlvbhIXCg9ub3RpZmljYXRpb25faWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEi0KCXJlY2lwaWVudBgDIAEoCzIaLnB1bHNlLmNvbW1vbi52MS5SZWNpcGllbnQSGQoRbm90aWZpY2F0aW9uX3R5cGUYBCABKAkSKwoIcHJpb3JpdHkYBSABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSLwoHY29udGVudBgGIAEoCzIeLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5Db250ZW50Ei0KBXN0YXRlGAcgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSMwoKZGVsaXZlcmllcxgIIAMoCzIfLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5EZWxpdmVyeRIOCgZzb3VyY2UYCSABKAkSEAoIY2F1c2VfaWQYCiABKAkSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKZXNjYWxhdGlvbhgNIAMoCzIlLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5Fc2NhbGF0aW9uU3RlcCJYChZHZXROb3RpZmljYXRpb25SZXF1ZXN0EhkKD25vdGlmaWNhdGlvbl9pZBgBIAEoCUgAEhkKD2lkZW1wb3RlbmN5X2tleRgCIAEoCUgAQggKBmxvb2t1cCJUChdHZXROb3RpZmljYXRpb25SZXNwb25zZRI5Cgxub3RpZmljYXRpb24YASABKAsyIy5wdWxzZS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uIkQKGUNhbmNlbE5vdGlmaWNhdGlvblJlcXVlc3QSFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJwChpDYW5jZWxOb3RpZmljYXRpb25SZXNwb25zZRI5Cgxub3RpZmljYXRpb24YASABKAsyIy5wdWxzZS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uEhcKD2NhbmNlbGxlZF9jb3VudBgCIAEoBSK8AQoQRGVhZExldHRlckZpbHRlchIpCgdjaGFubmVsGAEgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSDgoGcmVhc29uGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPZGVhZF9sZXR0ZXJfaWRzGAUgAygJIr4CCgpEZWFkTGV0dGVyEhYKDmRlYWRfbGV0dGVyX2lkGAEgASgJEhcKD25vdGlmaWNhdGlvbl9pZBgCIAEoCRITCgtkZWxpdmVyeV9pZBgDIAEoCRIpCgdjaGFubmVsGAQgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYBSABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDgoGcmVhc29uGAYgASgJEhAKCGF0dGVtcHRzGAcgASgFEi0KCWZhaWxlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVwbGF5ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByb3ZpZGVyGAogASgJIpIBChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EjcKBmZpbHRlchgBIAEoCzInLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5EZWFkTGV0dGVyRmlsdGVyEhgKEGluY2x1ZGVfcmVwbGF5ZWQYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiawoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USNwoMZGVhZF9sZXR0ZXJzGAEgAygLMiEucHVsc2Uubm90aWZpY2F0aW9uLnYxLkRlYWRMZXR0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInsKGFJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBI3CgZmaWx0ZXIYASABKAsyJy5wdWxzZS5ub3RpZmljYXRpb24udjEuRGVhZExldHRlckZpbHRlchINCgVsaW1pdBgCIAEoBRIXCg9yYXRlX3Blcl9zZWNvbmQYAyABKAUiSQoZUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZRIWCg5yZXBsYXllZF9jb3VudBgBIAEoBRIUCgxkZWxpdmVyeV9pZHMYAiADKAki9gEKCFRlbXBsYXRlEhkKEW5vdGlmaWNhdGlvbl90eXBlGAEgASgJEikKB2NoYW5uZWwYAiABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIOCgZsb2NhbGUYAyABKAkSDQoFdGl0bGUYBCABKAkSDAoEYm9keRgFIAEoCRIMCgRodG1sGAYgASgJEhQKDHNsYWNrX2Jsb2NrcxgHIAEoCRIPCgd2ZXJzaW9uGAggASgFEhIKCnVwZGF0ZWRfYnkYCSABKAkSLgoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoVVXBzZXJ0VGVtcGxhdGVSZXF1ZXN0EjEKCHRlbXBsYXRlGAEgASgLMh8ucHVsc2Uubm90aWZpY2F0aW9uLnYxLlRlbXBsYXRlIksKFlVwc2VydFRlbXBsYXRlUmVzcG9uc2USMQoIdGVtcGxhdGUYASABKAsyHy5wdWxzZS5ub3RpZmljYXRpb24udjEuVGVtcGxhdGUiewoSR2V0VGVtcGxhdGVSZXF1ZXN0EhkKEW5vdGlmaWNhdGlvbl90eXBlGAEgASgJEikKB2NoYW5uZWwYAiABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIOCgZsb2NhbGUYAyABKAkSDwoHdmVyc2lvbhgEIAEoBSJIChNHZXRUZW1wbGF0ZVJlc3BvbnNlEjEKCHRlbXBsYXRlGAEgASgLMh8ucHVsc2Uubm90aWZpY2F0aW9uLnYxLlRlbXBsYXRlIjEKFExpc3RUZW1wbGF0ZXNSZXF1ZXN0EhkKEW5vdGlmaWNhdGlvbl90eXBlGAEgASgJIksKFUxpc3RUZW1wbGF0ZXNSZXNwb25zZRIyCgl0ZW1wbGF0ZXMYASADKAsyHy5wdWxzZS5ub3RpZmljYXRpb24udjEuVGVtcGxhdGUi/wEKFlByZXZpZXdUZW1wbGF0ZVJlcXVlc3QSMQoIdGVtcGxhdGUYASABKAsyHy5wdWxzZS5ub3RpZmljYXRpb24udjEuVGVtcGxhdGUSGQoRbm90aWZpY2F0aW9uX3R5cGUYAiABKAkSKQoHY2hhbm5lbBgDIAEoDjIYLnB1bHNlLmNvbW1vbi52MS5DaGFubmVsEg4KBmxvY2FsZRgEIAEoCRIvCgdjb250ZW50GAUgASgLMh4ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkNvbnRlbnQSKwoIcHJpb3JpdHkYBiABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkiUgoPUmVuZGVyZWRNZXNzYWdlEg0KBXRpdGxlGAEgASgJEgwKBGJvZHkYAiABKAkSDAoEaHRtbBgDIAEoCRIUCgxzbGFja19ibG9ja3MYBCABKAkihgEKF1ByZXZpZXdUZW1wbGF0ZVJlc3BvbnNlEjgKCHJlbmRlcmVkGAEgASgLMiYucHVsc2Uubm90aWZpY2F0aW9uLnYxLlJlbmRlcmVkTWVzc2FnZRIxCgh0ZW1wbGF0ZRgCIAEoCzIfLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5UZW1wbGF0ZTLsDQoTTm90aWZpY2F0aW9uU2VydmljZRKLAQoQU2VuZE5vdGlmaWNhdGlvbhIuLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uUmVxdWVzdBovLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uUmVzcG9uc2UiFtLzGBJub3RpZmljYXRpb25zOnNlbmQSjgEKEVNlbmROb3RpZmljYXRpb25zEi8ucHVsc2Uubm90aWZpY2F0aW9uLnYxLlNlbmROb3RpZmljYXRpb25zUmVxdWVzdBowLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5TZW5kTm90aWZpY2F0aW9uc1Jlc3BvbnNlIhbS8xgSbm90aWZpY2F0aW9uczpzZW5kEogBCg9HZXROb3RpZmljYXRpb24SLS5wdWxzZS5ub3RpZmljYXRpb24udjEuR2V0Tm90aWZpY2F0aW9uUmVxdWVzdBouLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5HZXROb3RpZmljYXRpb25SZXNwb25zZSIW0vMYEm5vdGlmaWNhdGlvbnM6cmVhZBKTAQoSQ2FuY2VsTm90aWZpY2F0aW9uEjAucHVsc2Uubm90aWZpY2F0aW9uLnYxLkNhbmNlbE5vdGlmaWNhdGlvblJlcXVlc3QaMS5wdWxzZS5ub3RpZmljYXRpb24udjEuQ2FuY2VsTm90aWZpY2F0aW9uUmVzcG9uc2UiGNLzGBRub3RpZmljYXRpb25zOmNhbmNlbBKGAQoPTGlzdERlYWRMZXR0ZXJzEi0ucHVsc2Uubm90aWZpY2F0aW9uLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaLi5wdWxzZS5ub3RpZmljYXRpb24udjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiFNLzGBBkZWFkbGV0dGVyczpyZWFkEo4BChFSZXBsYXlEZWFkTGV0dGVycxIvLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5SZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QaMC5wdWxzZS5ub3RpZmljYXRpb24udjEuUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZSIW0vMYEmRlYWRsZXR0ZXJzOnJlcGxheRKCAQoOVXBzZXJ0VGVtcGxhdGUSLC5wdWxzZS5ub3RpZmljYXRpb24udjEuVXBzZXJ0VGVtcGxhdGVSZXF1ZXN0Gi0ucHVsc2Uubm90aWZpY2F0aW9uLnYxLlVwc2VydFRlbXBsYXRlUmVzcG9uc2UiE9LzGA90ZW1wbGF0ZXM6d3JpdGUSeAoLR2V0VGVtcGxhdGUSKS5wdWxzZS5ub3RpZmljYXRpb24udjEuR2V0VGVtcGxhdGVSZXF1ZXN0GioucHVsc2Uubm90aWZpY2F0aW9uLnYxLkdldFRlbXBsYXRlUmVzcG9uc2UiEtLzGA50ZW1wbGF0ZXM6cmVhZBJ+Cg1MaXN0VGVtcGxhdGVzEisucHVsc2Uubm90aWZpY2F0aW9uLnYxLkxpc3RUZW1wbGF0ZXNSZXF1ZXN0GiwucHVsc2Uubm90aWZpY2F0aW9uLnYxLkxpc3RUZW1wbGF0ZXNSZXNwb25zZSIS0vMYDnRlbXBsYXRlczpyZWFkEoQBCg9QcmV2aWV3VGVtcGxhdGUSLS5wdWxzZS5ub3RpZmljYXRpb24udjEuUHJldmlld1RlbXBsYXRlUmVxdWVzdBouLnB1bHNlLm5vdGlmaWNhdGlvbi52MS5QcmV2aWV3VGVtcGxhdGVSZXNwb25zZSIS0vMYDnRlbXBsYXRlczpyZWFkGvQCyvMYKwoSbm90aWZpY2F0aW9uczpzZW5kEhJzZW5kIG5vdGlmaWNhdGlvbnMaAQXK8xgsChJub3RpZmljYXRpb25zOnJlYWQSE3JlYWQgYSBub3RpZmljYXRpb24aAQXK8xgwChRub3RpZmljYXRpb25zOmNhbmNlbBIVY2FuY2VsIGEgbm90aWZpY2F0aW9uGgEFyvMYMQoQZGVhZGxldHRlcnM6cmVhZBIdbGlzdCBkZWFkLWxldHRlcmVkIGRlbGl2ZXJpZXPK8xg1ChJkZWFkbGV0dGVyczpyZXBsYXkSH3JlcGxheSBkZWFkLWxldHRlcmVkIGRlbGl2ZXJpZXPK8xg8Cg50ZW1wbGF0ZXM6cmVhZBIncmVhZCBhbmQgcHJldmlldyBub3RpZmljYXRpb24gdGVtcGxhdGVzGgEFyvMYLwoPdGVtcGxhdGVzOndyaXRlEhx3cml0ZSBub3RpZmljYXRpb24gdGVtcGxhdGVzYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_pulse_common_v1_delivery, file_pulse_options_v1_options]);
 
 /**
  * What a notification says.
@@ -108,6 +108,23 @@ export type SendNotificationRequest = Message<"pulse.notification.v1.SendNotific
    * @generated from field: google.protobuf.Timestamp expires_at = 6;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * An escalation ladder: channels to try later, each `after` the acceptance, while nobody has read the
+   * notification (up to 5 steps, in increasing `after`, each 1 s to 7 days). The notification goes out as usual
+   * now; each step adds deliveries on its channel, planned by preference as of its time: the recipient's opt-outs
+   * apply, a step whose channel they have no address for is SUPPRESSED, and a step that falls inside quiet hours
+   * waits for their end unless the notification is CRITICAL. A due step is sent only if no delivery of the
+   * notification is READ by then; otherwise it is CANCELLED with the reason "read before this step", and so are
+   * the later ones. The deliveries name their step (Delivery.escalation_step). Without steps, a HIGH or CRITICAL
+   * notification follows its type's default ladder, if the server has one (NOTIFICATION_ESCALATION_LADDERS; by
+   * default review.required: email after 10 minutes, SMS 30 minutes after that). The ladder of a review case's
+   * notification also stops when a reviewer resolves the case (resolved, dismissed or escalated): its steps not yet
+   * sent are CANCELLED "review case resolved before this step". Claiming the case does not stop it.
+   *
+   * @generated from field: repeated pulse.notification.v1.EscalationStep escalation = 7;
+   */
+  escalation: EscalationStep[];
 };
 
 /**
@@ -116,6 +133,34 @@ export type SendNotificationRequest = Message<"pulse.notification.v1.SendNotific
  */
 export const SendNotificationRequestSchema: GenMessage<SendNotificationRequest> = /*@__PURE__*/
   messageDesc(file_pulse_notification_v1_notification_service, 1);
+
+/**
+ * One step of an escalation ladder.
+ *
+ * @generated from message pulse.notification.v1.EscalationStep
+ */
+export type EscalationStep = Message<"pulse.notification.v1.EscalationStep"> & {
+  /**
+   * The channel to try: EMAIL, SLACK, SMS, PUSH or IN_APP. Required.
+   *
+   * @generated from field: pulse.common.v1.Channel channel = 1;
+   */
+  channel: Channel;
+
+  /**
+   * How long after the notification was accepted (1 s to 7 days; each step later than the one before). Required.
+   *
+   * @generated from field: google.protobuf.Duration after = 2;
+   */
+  after?: Duration | undefined;
+};
+
+/**
+ * Describes the message pulse.notification.v1.EscalationStep.
+ * Use `create(EscalationStepSchema)` to create a new message.
+ */
+export const EscalationStepSchema: GenMessage<EscalationStep> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 2);
 
 /**
  * The accepted notification.
@@ -143,7 +188,7 @@ export type SendNotificationResponse = Message<"pulse.notification.v1.SendNotifi
  * Use `create(SendNotificationResponseSchema)` to create a new message.
  */
 export const SendNotificationResponseSchema: GenMessage<SendNotificationResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 2);
+  messageDesc(file_pulse_notification_v1_notification_service, 3);
 
 /**
  * Several notifications at once.
@@ -164,7 +209,7 @@ export type SendNotificationsRequest = Message<"pulse.notification.v1.SendNotifi
  * Use `create(SendNotificationsRequestSchema)` to create a new message.
  */
 export const SendNotificationsRequestSchema: GenMessage<SendNotificationsRequest> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 3);
+  messageDesc(file_pulse_notification_v1_notification_service, 4);
 
 /**
  * The outcome of one item of a batch.
@@ -213,7 +258,7 @@ export type SendNotificationResult = Message<"pulse.notification.v1.SendNotifica
  * Use `create(SendNotificationResultSchema)` to create a new message.
  */
 export const SendNotificationResultSchema: GenMessage<SendNotificationResult> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 4);
+  messageDesc(file_pulse_notification_v1_notification_service, 5);
 
 /**
  * Per-item results.
@@ -255,7 +300,7 @@ export type SendNotificationsResponse = Message<"pulse.notification.v1.SendNotif
  * Use `create(SendNotificationsResponseSchema)` to create a new message.
  */
 export const SendNotificationsResponseSchema: GenMessage<SendNotificationsResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 5);
+  messageDesc(file_pulse_notification_v1_notification_service, 6);
 
 /**
  * One channel's delivery of a notification.
@@ -314,7 +359,7 @@ export type Delivery = Message<"pulse.notification.v1.Delivery"> & {
 
   /**
    * Why the delivery is in its state, for DEFERRED ("quiet hours", "digest window", "retry: ...", "circuit open",
-   * "replay"), SUPPRESSED, FAILED, DEAD_LETTERED, EXPIRED, CANCELLED. Never contains addresses or message text.
+   * "replay", "escalation step 2"), SUPPRESSED, FAILED, DEAD_LETTERED, EXPIRED, CANCELLED. Never contains addresses or message text.
    *
    * @generated from field: string reason = 8;
    */
@@ -348,6 +393,14 @@ export type Delivery = Message<"pulse.notification.v1.Delivery"> & {
    * @generated from field: int32 digest_size = 12;
    */
   digestSize: number;
+
+  /**
+   * For a delivery planned by an escalation step: the step's position in the notification's ladder
+   * (Notification.escalation), from 1. 0 for the notification's first deliveries (sent at once).
+   *
+   * @generated from field: int32 escalation_step = 13;
+   */
+  escalationStep: number;
 };
 
 /**
@@ -355,7 +408,7 @@ export type Delivery = Message<"pulse.notification.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 6);
+  messageDesc(file_pulse_notification_v1_notification_service, 7);
 
 /**
  * A notification and its deliveries.
@@ -446,6 +499,15 @@ export type Notification = Message<"pulse.notification.v1.Notification"> & {
    * @generated from field: google.protobuf.Timestamp expires_at = 12;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * Its escalation ladder (the request's, or the server's default for its type), empty without one. The
+   * deliveries of step k carry escalation_step = k: where the ladder stands, and where a read stopped it
+   * (CANCELLED "read before this step").
+   *
+   * @generated from field: repeated pulse.notification.v1.EscalationStep escalation = 13;
+   */
+  escalation: EscalationStep[];
 };
 
 /**
@@ -453,7 +515,7 @@ export type Notification = Message<"pulse.notification.v1.Notification"> & {
  * Use `create(NotificationSchema)` to create a new message.
  */
 export const NotificationSchema: GenMessage<Notification> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 7);
+  messageDesc(file_pulse_notification_v1_notification_service, 8);
 
 /**
  * Which notification to return.
@@ -490,7 +552,7 @@ export type GetNotificationRequest = Message<"pulse.notification.v1.GetNotificat
  * Use `create(GetNotificationRequestSchema)` to create a new message.
  */
 export const GetNotificationRequestSchema: GenMessage<GetNotificationRequest> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 8);
+  messageDesc(file_pulse_notification_v1_notification_service, 9);
 
 /**
  * The notification.
@@ -511,7 +573,7 @@ export type GetNotificationResponse = Message<"pulse.notification.v1.GetNotifica
  * Use `create(GetNotificationResponseSchema)` to create a new message.
  */
 export const GetNotificationResponseSchema: GenMessage<GetNotificationResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 9);
+  messageDesc(file_pulse_notification_v1_notification_service, 10);
 
 /**
  * A notification to cancel.
@@ -539,7 +601,7 @@ export type CancelNotificationRequest = Message<"pulse.notification.v1.CancelNot
  * Use `create(CancelNotificationRequestSchema)` to create a new message.
  */
 export const CancelNotificationRequestSchema: GenMessage<CancelNotificationRequest> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 10);
+  messageDesc(file_pulse_notification_v1_notification_service, 11);
 
 /**
  * The notification after cancelling.
@@ -567,7 +629,7 @@ export type CancelNotificationResponse = Message<"pulse.notification.v1.CancelNo
  * Use `create(CancelNotificationResponseSchema)` to create a new message.
  */
 export const CancelNotificationResponseSchema: GenMessage<CancelNotificationResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 11);
+  messageDesc(file_pulse_notification_v1_notification_service, 12);
 
 /**
  * Which dead letters to list or replay. Unset fields match everything.
@@ -616,7 +678,7 @@ export type DeadLetterFilter = Message<"pulse.notification.v1.DeadLetterFilter">
  * Use `create(DeadLetterFilterSchema)` to create a new message.
  */
 export const DeadLetterFilterSchema: GenMessage<DeadLetterFilter> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 12);
+  messageDesc(file_pulse_notification_v1_notification_service, 13);
 
 /**
  * A delivery that used up its attempts.
@@ -701,7 +763,7 @@ export type DeadLetter = Message<"pulse.notification.v1.DeadLetter"> & {
  * Use `create(DeadLetterSchema)` to create a new message.
  */
 export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 13);
+  messageDesc(file_pulse_notification_v1_notification_service, 14);
 
 /**
  * Dead letters to list.
@@ -743,7 +805,7 @@ export type ListDeadLettersRequest = Message<"pulse.notification.v1.ListDeadLett
  * Use `create(ListDeadLettersRequestSchema)` to create a new message.
  */
 export const ListDeadLettersRequestSchema: GenMessage<ListDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 14);
+  messageDesc(file_pulse_notification_v1_notification_service, 15);
 
 /**
  * One page of dead letters.
@@ -771,7 +833,7 @@ export type ListDeadLettersResponse = Message<"pulse.notification.v1.ListDeadLet
  * Use `create(ListDeadLettersResponseSchema)` to create a new message.
  */
 export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 15);
+  messageDesc(file_pulse_notification_v1_notification_service, 16);
 
 /**
  * Dead letters to send again.
@@ -806,7 +868,7 @@ export type ReplayDeadLettersRequest = Message<"pulse.notification.v1.ReplayDead
  * Use `create(ReplayDeadLettersRequestSchema)` to create a new message.
  */
 export const ReplayDeadLettersRequestSchema: GenMessage<ReplayDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 16);
+  messageDesc(file_pulse_notification_v1_notification_service, 17);
 
 /**
  * What was replayed.
@@ -834,7 +896,371 @@ export type ReplayDeadLettersResponse = Message<"pulse.notification.v1.ReplayDea
  * Use `create(ReplayDeadLettersResponseSchema)` to create a new message.
  */
 export const ReplayDeadLettersResponseSchema: GenMessage<ReplayDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_notification_v1_notification_service, 17);
+  messageDesc(file_pulse_notification_v1_notification_service, 18);
+
+/**
+ * How one notification type reads on one channel in one locale. Written in Liquid (https://liquidjs.com); the
+ * variables are `title`, `body` and `data` (the notification's content: `data.invoice`, ...), `type`,
+ * `priority` ("low", "medium", "high", "critical"), `notification_id` and `locale`. Filters are Liquid's
+ * standard ones. In `html` every output is HTML-escaped (use `| raw` only for trusted markup); other parts are
+ * plain text.
+ *
+ * @generated from message pulse.notification.v1.Template
+ */
+export type Template = Message<"pulse.notification.v1.Template"> & {
+  /**
+   * The notification type it is for, e.g. "invoice.overdue". Required.
+   *
+   * @generated from field: string notification_type = 1;
+   */
+  notificationType: string;
+
+  /**
+   * The channel: EMAIL, SMS, SLACK, PUSH or IN_APP. Required.
+   *
+   * @generated from field: pulse.common.v1.Channel channel = 2;
+   */
+  channel: Channel;
+
+  /**
+   * A BCP 47 tag ("fr-CA", "fr") or empty for the default, used when no locale matches.
+   *
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+
+  /**
+   * EMAIL: the subject; PUSH and IN_APP: the title. Required there; must be empty on SMS and SLACK.
+   *
+   * @generated from field: string title = 4;
+   */
+  title: string;
+
+  /**
+   * EMAIL: the plain-text part; SMS: the text; SLACK: the mrkdwn text (the fallback when blocks are given);
+   * PUSH and IN_APP: the body. Required. Up to 20,000 characters.
+   *
+   * @generated from field: string body = 5;
+   */
+  body: string;
+
+  /**
+   * EMAIL only: the HTML part (optional; without it the email is plain text). Outputs are HTML-escaped.
+   *
+   * @generated from field: string html = 6;
+   */
+  html: string;
+
+  /**
+   * SLACK only: Block Kit blocks, a Liquid template that renders to a JSON array (optional). String outputs are
+   * JSON-escaped.
+   *
+   * @generated from field: string slack_blocks = 7;
+   */
+  slackBlocks: string;
+
+  /**
+   * The version: 1 for the first save, one more for each. Output only.
+   *
+   * @generated from field: int32 version = 8;
+   */
+  version: number;
+
+  /**
+   * Who saved this version. Output only.
+   *
+   * @generated from field: string updated_by = 9;
+   */
+  updatedBy: string;
+
+  /**
+   * When this version was saved. Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 10;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message pulse.notification.v1.Template.
+ * Use `create(TemplateSchema)` to create a new message.
+ */
+export const TemplateSchema: GenMessage<Template> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 19);
+
+/**
+ * A template to save.
+ *
+ * @generated from message pulse.notification.v1.UpsertTemplateRequest
+ */
+export type UpsertTemplateRequest = Message<"pulse.notification.v1.UpsertTemplateRequest"> & {
+  /**
+   * The template; version, updated_by and updated_at are ignored.
+   *
+   * @generated from field: pulse.notification.v1.Template template = 1;
+   */
+  template?: Template | undefined;
+};
+
+/**
+ * Describes the message pulse.notification.v1.UpsertTemplateRequest.
+ * Use `create(UpsertTemplateRequestSchema)` to create a new message.
+ */
+export const UpsertTemplateRequestSchema: GenMessage<UpsertTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 20);
+
+/**
+ * The saved version.
+ *
+ * @generated from message pulse.notification.v1.UpsertTemplateResponse
+ */
+export type UpsertTemplateResponse = Message<"pulse.notification.v1.UpsertTemplateResponse"> & {
+  /**
+   * The template as stored, with its new version.
+   *
+   * @generated from field: pulse.notification.v1.Template template = 1;
+   */
+  template?: Template | undefined;
+};
+
+/**
+ * Describes the message pulse.notification.v1.UpsertTemplateResponse.
+ * Use `create(UpsertTemplateResponseSchema)` to create a new message.
+ */
+export const UpsertTemplateResponseSchema: GenMessage<UpsertTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 21);
+
+/**
+ * Which template to return.
+ *
+ * @generated from message pulse.notification.v1.GetTemplateRequest
+ */
+export type GetTemplateRequest = Message<"pulse.notification.v1.GetTemplateRequest"> & {
+  /**
+   * The notification type. Required.
+   *
+   * @generated from field: string notification_type = 1;
+   */
+  notificationType: string;
+
+  /**
+   * The channel. Required.
+   *
+   * @generated from field: pulse.common.v1.Channel channel = 2;
+   */
+  channel: Channel;
+
+  /**
+   * The locale exactly (no fallback); empty for the default.
+   *
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+
+  /**
+   * A version; 0 for the latest.
+   *
+   * @generated from field: int32 version = 4;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message pulse.notification.v1.GetTemplateRequest.
+ * Use `create(GetTemplateRequestSchema)` to create a new message.
+ */
+export const GetTemplateRequestSchema: GenMessage<GetTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 22);
+
+/**
+ * The template.
+ *
+ * @generated from message pulse.notification.v1.GetTemplateResponse
+ */
+export type GetTemplateResponse = Message<"pulse.notification.v1.GetTemplateResponse"> & {
+  /**
+   * The version asked for.
+   *
+   * @generated from field: pulse.notification.v1.Template template = 1;
+   */
+  template?: Template | undefined;
+};
+
+/**
+ * Describes the message pulse.notification.v1.GetTemplateResponse.
+ * Use `create(GetTemplateResponseSchema)` to create a new message.
+ */
+export const GetTemplateResponseSchema: GenMessage<GetTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 23);
+
+/**
+ * Which templates to list.
+ *
+ * @generated from message pulse.notification.v1.ListTemplatesRequest
+ */
+export type ListTemplatesRequest = Message<"pulse.notification.v1.ListTemplatesRequest"> & {
+  /**
+   * Only this notification type. Empty: every type.
+   *
+   * @generated from field: string notification_type = 1;
+   */
+  notificationType: string;
+};
+
+/**
+ * Describes the message pulse.notification.v1.ListTemplatesRequest.
+ * Use `create(ListTemplatesRequestSchema)` to create a new message.
+ */
+export const ListTemplatesRequestSchema: GenMessage<ListTemplatesRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 24);
+
+/**
+ * The templates.
+ *
+ * @generated from message pulse.notification.v1.ListTemplatesResponse
+ */
+export type ListTemplatesResponse = Message<"pulse.notification.v1.ListTemplatesResponse"> & {
+  /**
+   * The latest version of each, by type, channel and locale.
+   *
+   * @generated from field: repeated pulse.notification.v1.Template templates = 1;
+   */
+  templates: Template[];
+};
+
+/**
+ * Describes the message pulse.notification.v1.ListTemplatesResponse.
+ * Use `create(ListTemplatesResponseSchema)` to create a new message.
+ */
+export const ListTemplatesResponseSchema: GenMessage<ListTemplatesResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 25);
+
+/**
+ * What to preview.
+ *
+ * @generated from message pulse.notification.v1.PreviewTemplateRequest
+ */
+export type PreviewTemplateRequest = Message<"pulse.notification.v1.PreviewTemplateRequest"> & {
+  /**
+   * An unsaved template to render. When unset, the stored template for notification_type, channel and locale.
+   *
+   * @generated from field: pulse.notification.v1.Template template = 1;
+   */
+  template?: Template | undefined;
+
+  /**
+   * With no template: the notification type.
+   *
+   * @generated from field: string notification_type = 2;
+   */
+  notificationType: string;
+
+  /**
+   * With no template: the channel.
+   *
+   * @generated from field: pulse.common.v1.Channel channel = 3;
+   */
+  channel: Channel;
+
+  /**
+   * With no template: the recipient's locale, resolved with the fallback.
+   *
+   * @generated from field: string locale = 4;
+   */
+  locale: string;
+
+  /**
+   * The sample content to render with. Required (title at least).
+   *
+   * @generated from field: pulse.notification.v1.Content content = 5;
+   */
+  content?: Content | undefined;
+
+  /**
+   * The sample priority. Default PRIORITY_MEDIUM.
+   *
+   * @generated from field: pulse.common.v1.Priority priority = 6;
+   */
+  priority: Priority;
+};
+
+/**
+ * Describes the message pulse.notification.v1.PreviewTemplateRequest.
+ * Use `create(PreviewTemplateRequestSchema)` to create a new message.
+ */
+export const PreviewTemplateRequestSchema: GenMessage<PreviewTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 26);
+
+/**
+ * A message as a recipient would get it.
+ *
+ * @generated from message pulse.notification.v1.RenderedMessage
+ */
+export type RenderedMessage = Message<"pulse.notification.v1.RenderedMessage"> & {
+  /**
+   * Subject (email) or title (push, in-app); empty on SMS and Slack.
+   *
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * Plain text (email), the SMS text, Slack mrkdwn, the push or in-app body.
+   *
+   * @generated from field: string body = 2;
+   */
+  body: string;
+
+  /**
+   * Email HTML, when the template has it.
+   *
+   * @generated from field: string html = 3;
+   */
+  html: string;
+
+  /**
+   * Slack blocks as JSON, when the template has them.
+   *
+   * @generated from field: string slack_blocks = 4;
+   */
+  slackBlocks: string;
+};
+
+/**
+ * Describes the message pulse.notification.v1.RenderedMessage.
+ * Use `create(RenderedMessageSchema)` to create a new message.
+ */
+export const RenderedMessageSchema: GenMessage<RenderedMessage> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 27);
+
+/**
+ * The preview.
+ *
+ * @generated from message pulse.notification.v1.PreviewTemplateResponse
+ */
+export type PreviewTemplateResponse = Message<"pulse.notification.v1.PreviewTemplateResponse"> & {
+  /**
+   * The rendered message.
+   *
+   * @generated from field: pulse.notification.v1.RenderedMessage rendered = 1;
+   */
+  rendered?: RenderedMessage | undefined;
+
+  /**
+   * The template used: its type, channel, locale and version (0 for an unsaved one). Unset when there is none and
+   * the fixed layout was used.
+   *
+   * @generated from field: pulse.notification.v1.Template template = 2;
+   */
+  template?: Template | undefined;
+};
+
+/**
+ * Describes the message pulse.notification.v1.PreviewTemplateResponse.
+ * Use `create(PreviewTemplateResponseSchema)` to create a new message.
+ */
+export const PreviewTemplateResponseSchema: GenMessage<PreviewTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_notification_v1_notification_service, 28);
 
 /**
  * Sends and tracks notifications.
@@ -914,6 +1340,51 @@ export const NotificationService: GenService<{
     methodKind: "unary";
     input: typeof ReplayDeadLettersRequestSchema;
     output: typeof ReplayDeadLettersResponseSchema;
+  },
+  /**
+   * Saves a template for a notification type, channel and locale as its next version (1 for the first). The
+   * template is checked first: a Liquid syntax error, or a variable a notification does not offer, is
+   * invalid_argument naming the part and line (e.g. "template.html: line 3: unknown variable \"contnet\""), and
+   * nothing is saved. Emits template.changed, which drops the rendered-template caches.
+   *
+   * @generated from rpc pulse.notification.v1.NotificationService.UpsertTemplate
+   */
+  upsertTemplate: {
+    methodKind: "unary";
+    input: typeof UpsertTemplateRequestSchema;
+    output: typeof UpsertTemplateResponseSchema;
+  },
+  /**
+   * Returns a template's latest version, or the version asked for. not_found when there is none.
+   *
+   * @generated from rpc pulse.notification.v1.NotificationService.GetTemplate
+   */
+  getTemplate: {
+    methodKind: "unary";
+    input: typeof GetTemplateRequestSchema;
+    output: typeof GetTemplateResponseSchema;
+  },
+  /**
+   * Lists the latest version of every template, optionally of one notification type, by type, channel, locale.
+   *
+   * @generated from rpc pulse.notification.v1.NotificationService.ListTemplates
+   */
+  listTemplates: {
+    methodKind: "unary";
+    input: typeof ListTemplatesRequestSchema;
+    output: typeof ListTemplatesResponseSchema;
+  },
+  /**
+   * Renders a template with sample content, as a recipient would get it. Either an unsaved template (to preview
+   * an edit; checked as UpsertTemplate checks it) or the stored one chosen by type, channel and locale, with the
+   * locale fallback (fr-CA, then fr, then the default) applied. Without any template, the fixed layout.
+   *
+   * @generated from rpc pulse.notification.v1.NotificationService.PreviewTemplate
+   */
+  previewTemplate: {
+    methodKind: "unary";
+    input: typeof PreviewTemplateRequestSchema;
+    output: typeof PreviewTemplateResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pulse_notification_v1_notification_service, 0);

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/preference/v1/preference_service.proto.
  */
 export const file_pulse_preference_v1_preference_service: GenFile = /*@__PURE__*/
-  fileDesc("CixwdWxzZS9wcmVmZXJlbmNlL3YxL3ByZWZlcmVuY2Vfc2VydmljZS5wcm90bxITcHVsc2UucHJlZmVyZW5jZS52MSI/CghDb250YWN0cxINCgVlbWFpbBgBIAEoCRINCgVwaG9uZRgCIAEoCRIVCg1zbGFja191c2VyX2lkGAMgASgJIigKClF1aWV0SG91cnMSDQoFc3RhcnQYASABKAkSCwoDZW5kGAIgASgJInQKEUNoYW5uZWxRdWlldEhvdXJzEikKB2NoYW5uZWwYASABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBI0CgtxdWlldF9ob3VycxgCIAEoCzIfLnB1bHNlLnByZWZlcmVuY2UudjEuUXVpZXRIb3VycyJVCgxUeXBlQ2hhbm5lbHMSGQoRbm90aWZpY2F0aW9uX3R5cGUYASABKAkSKgoIY2hhbm5lbHMYAiADKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbCKIBAoLUHJlZmVyZW5jZXMSDwoHdXNlcl9pZBgBIAEoCRIvCghjb250YWN0cxgCIAEoCzIdLnB1bHNlLnByZWZlcmVuY2UudjEuQ29udGFjdHMSEQoJdGltZV96b25lGAMgASgJEjQKC3F1aWV0X2hvdXJzGAQgASgLMh8ucHVsc2UucHJlZmVyZW5jZS52MS5RdWlldEhvdXJzEkMKE2NoYW5uZWxfcXVpZXRfaG91cnMYBSADKAsyJi5wdWxzZS5wcmVmZXJlbmNlLnYxLkNoYW5uZWxRdWlldEhvdXJzEjIKEGRlZmF1bHRfY2hhbm5lbHMYBiADKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBI4Cg10eXBlX2NoYW5uZWxzGAcgAygLMiEucHVsc2UucHJlZmVyZW5jZS52MS5UeXBlQ2hhbm5lbHMSFwoPb3B0ZWRfb3V0X3R5cGVzGAggAygJEhEKCW9wdGVkX291dBgJIAEoCBIrCh5jcml0aWNhbF9vdmVycmlkZXNfcXVpZXRfaG91cnMYCiABKAhIAIgBARIPCgd2ZXJzaW9uGAsgASgDEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQiEKH19jcml0aWNhbF9vdmVycmlkZXNfcXVpZXRfaG91cnMiKAoVR2V0UHJlZmVyZW5jZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiTwoWR2V0UHJlZmVyZW5jZXNSZXNwb25zZRI1CgtwcmVmZXJlbmNlcxgBIAEoCzIgLnB1bHNlLnByZWZlcmVuY2UudjEuUHJlZmVyZW5jZXMinAEKGFVwZGF0ZVByZWZlcmVuY2VzUmVxdWVzdBI1CgtwcmVmZXJlbmNlcxgBIAEoCzIgLnB1bHNlLnByZWZlcmVuY2UudjEuUHJlZmVyZW5jZXMSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEhgKEGV4cGVjdGVkX3ZlcnNpb24YAyABKAMiUgoZVXBkYXRlUHJlZmVyZW5jZXNSZXNwb25zZRI1CgtwcmVmZXJlbmNlcxgBIAEoCzIgLnB1bHNlLnByZWZlcmVuY2UudjEuUHJlZmVyZW5jZXMitAEKClRvcGljUm91dGUSDQoFdG9waWMYASABKAkSKQoHY2hhbm5lbBgCIAEoDjIYLnB1bHNlLmNvbW1vbi52MS5DaGFubmVsEg4KBnRhcmdldBgDIAEoCRIsCgRraW5kGAQgASgOMh4ucHVsc2UucHJlZmVyZW5jZS52MS5Sb3V0ZUtpbmQSLgoKdXBkYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoXVXBzZXJ0VG9waWNSb3V0ZVJlcXVlc3QSLgoFcm91dGUYASABKAsyHy5wdWxzZS5wcmVmZXJlbmNlLnYxLlRvcGljUm91dGUiWwoYVXBzZXJ0VG9waWNSb3V0ZVJlc3BvbnNlEi4KBXJvdXRlGAEgASgLMh8ucHVsc2UucHJlZmVyZW5jZS52MS5Ub3BpY1JvdXRlEg8KB2NyZWF0ZWQYAiABKAgiSQoXRGVsZXRlVG9waWNSb3V0ZVJlcXVlc3QSLgoFcm91dGUYASABKAsyHy5wdWxzZS5wcmVmZXJlbmNlLnYxLlRvcGljUm91dGUiNAoYRGVsZXRlVG9waWNSb3V0ZVJlc3BvbnNlEhgKEHJlbWFpbmluZ19yb3V0ZXMYASABKAUiJwoWTGlzdFRvcGljUm91dGVzUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJaChdMaXN0VG9waWNSb3V0ZXNSZXNwb25zZRIvCgZyb3V0ZXMYASADKAsyHy5wdWxzZS5wcmVmZXJlbmNlLnYxLlRvcGljUm91dGUSDgoGdG9waWNzGAIgAygJIogCCgxEZWxpdmVyeVBsYW4SKQoHY2hhbm5lbBgBIAEoDjIYLnB1bHNlLmNvbW1vbi52MS5DaGFubmVsEg8KB2FkZHJlc3MYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRI3CghkZWNpc2lvbhgEIAEoDjIlLnB1bHNlLnByZWZlcmVuY2UudjEuRGVsaXZlcnlEZWNpc2lvbhIuCgpkZWxpdmVyX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJCChJzdXBwcmVzc2lvbl9yZWFzb24YBiABKA4yJi5wdWxzZS5wcmVmZXJlbmNlLnYxLlN1cHByZXNzaW9uUmVhc29uIusBChZSZXNvbHZlRGVsaXZlcnlSZXF1ZXN0Ei0KCXJlY2lwaWVudBgBIAEoCzIaLnB1bHNlLmNvbW1vbi52MS5SZWNpcGllbnQSGQoRbm90aWZpY2F0aW9uX3R5cGUYAiABKAkSKwoIcHJpb3JpdHkYAyABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKCnJvdXRlX2tpbmQYBSABKA4yHi5wdWxzZS5wcmVmZXJlbmNlLnYxLlJvdXRlS2luZCJLChdSZXNvbHZlRGVsaXZlcnlSZXNwb25zZRIwCgVwbGFucxgBIAMoCzIhLnB1bHNlLnByZWZlcmVuY2UudjEuRGVsaXZlcnlQbGFuKloKCVJvdXRlS2luZBIaChZST1VURV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSUk9VVEVfS0lORF9QUklNQVJZEAESGQoVUk9VVEVfS0lORF9FU0NBTEFUSU9OEAIqlQEKEERlbGl2ZXJ5RGVjaXNpb24SIQodREVMSVZFUllfREVDSVNJT05fVU5TUEVDSUZJRUQQABIhCh1ERUxJVkVSWV9ERUNJU0lPTl9ERUxJVkVSX05PVxABEhsKF0RFTElWRVJZX0RFQ0lTSU9OX0RFRkVSEAISHgoaREVMSVZFUllfREVDSVNJT05fU1VQUFJFU1MQAyqjAQoRU3VwcHJlc3Npb25SZWFzb24SIgoeU1VQUFJFU1NJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocU1VQUFJFU1NJT05fUkVBU09OX09QVEVEX09VVBABEiUKIVNVUFBSRVNTSU9OX1JFQVNPTl9PUFRFRF9PVVRfVFlQRRACEiEKHVNVUFBSRVNTSU9OX1JFQVNPTl9OT19DT05UQUNUEAMy3wkKEVByZWZlcmVuY2VTZXJ2aWNlEn8KDkdldFByZWZlcmVuY2VzEioucHVsc2UucHJlZmVyZW5jZS52MS5HZXRQcmVmZXJlbmNlc1JlcXVlc3QaKy5wdWxzZS5wcmVmZXJlbmNlLnYxLkdldFByZWZlcmVuY2VzUmVzcG9uc2UiFNLzGBBwcmVmZXJlbmNlczpyZWFkEokBChFVcGRhdGVQcmVmZXJlbmNlcxItLnB1bHNlLnByZWZlcmVuY2UudjEuVXBkYXRlUHJlZmVyZW5jZXNSZXF1ZXN0Gi4ucHVsc2UucHJlZmVyZW5jZS52MS5VcGRhdGVQcmVmZXJlbmNlc1Jlc3BvbnNlIhXS8xgRcHJlZmVyZW5jZXM6d3JpdGUSgQEKEFVwc2VydFRvcGljUm91dGUSLC5wdWxzZS5wcmVmZXJlbmNlLnYxLlVwc2VydFRvcGljUm91dGVSZXF1ZXN0Gi0ucHVsc2UucHJlZmVyZW5jZS52MS5VcHNlcnRUb3BpY1JvdXRlUmVzcG9uc2UiENLzGAxyb3V0ZXM6d3JpdGUSgQEKEERlbGV0ZVRvcGljUm91dGUSLC5wdWxzZS5wcmVmZXJlbmNlLnYxLkRlbGV0ZVRvcGljUm91dGVSZXF1ZXN0Gi0ucHVsc2UucHJlZmVyZW5jZS52MS5EZWxldGVUb3BpY1JvdXRlUmVzcG9uc2UiENLzGAxyb3V0ZXM6d3JpdGUSfQoPTGlzdFRvcGljUm91dGVzEisucHVsc2UucHJlZmVyZW5jZS52MS5MaXN0VG9waWNSb3V0ZXNSZXF1ZXN0GiwucHVsc2UucHJlZmVyZW5jZS52MS5MaXN0VG9waWNSb3V0ZXNSZXNwb25zZSIP0vMYC3JvdXRlczpyZWFkEoIBCg9SZXNvbHZlRGVsaXZlcnkSKy5wdWxzZS5wcmVmZXJlbmNlLnYxLlJlc29sdmVEZWxpdmVyeVJlcXVlc3QaLC5wdWxzZS5wcmVmZXJlbmNlLnYxLlJlc29sdmVEZWxpdmVyeVJlc3BvbnNlIhTS8xgQZGVsaXZlcnk6cmVzb2x2ZRqwA8rzGFwKEHByZWZlcmVuY2VzOnJlYWQSRHJlYWQgYSB1c2VyJ3MgZGVsaXZlcnkgcHJlZmVyZW5jZXMsIG9uZSdzIG93biB1bmxlc3MgcHJlZmVyZW5jZXM6YW55GgICBsrzGF8KEXByZWZlcmVuY2VzOndyaXRlEkZjaGFuZ2UgYSB1c2VyJ3MgZGVsaXZlcnkgcHJlZmVyZW5jZXMsIG9uZSdzIG93biB1bmxlc3MgcHJlZmVyZW5jZXM6YW55GgICBsrzGEoKD3ByZWZlcmVuY2VzOmFueRI3d2l0aCBwcmVmZXJlbmNlczpyZWFkL3dyaXRlOiBhbnkgdXNlciwgbm90IG9ubHkgb25lc2VsZsrzGCMKC3JvdXRlczpyZWFkEhFsaXN0IHRvcGljIHJvdXRlcxoBBMrzGDMKDHJvdXRlczp3cml0ZRIjYWRkLCBjaGFuZ2UgYW5kIGRlbGV0ZSB0b3BpYyByb3V0ZXPK8xg9ChBkZWxpdmVyeTpyZXNvbHZlEiZ3b3JrIG91dCBob3cgdG8gZGVsaXZlciBhIG5vdGlmaWNhdGlvbhoBBGIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_pulse_common_v1_delivery, file_pulse_options_v1_options]);
+  fileDesc("CixwdWxzZS9wcmVmZXJlbmNlL3YxL3ByZWZlcmVuY2Vfc2VydmljZS5wcm90bxITcHVsc2UucHJlZmVyZW5jZS52MSI/CghDb250YWN0cxINCgVlbWFpbBgBIAEoCRINCgVwaG9uZRgCIAEoCRIVCg1zbGFja191c2VyX2lkGAMgASgJIigKClF1aWV0SG91cnMSDQoFc3RhcnQYASABKAkSCwoDZW5kGAIgASgJInQKEUNoYW5uZWxRdWlldEhvdXJzEikKB2NoYW5uZWwYASABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBI0CgtxdWlldF9ob3VycxgCIAEoCzIfLnB1bHNlLnByZWZlcmVuY2UudjEuUXVpZXRIb3VycyJVCgxUeXBlQ2hhbm5lbHMSGQoRbm90aWZpY2F0aW9uX3R5cGUYASABKAkSKgoIY2hhbm5lbHMYAiADKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbCKYBAoLUHJlZmVyZW5jZXMSDwoHdXNlcl9pZBgBIAEoCRIvCghjb250YWN0cxgCIAEoCzIdLnB1bHNlLnByZWZlcmVuY2UudjEuQ29udGFjdHMSEQoJdGltZV96b25lGAMgASgJEjQKC3F1aWV0X2hvdXJzGAQgASgLMh8ucHVsc2UucHJlZmVyZW5jZS52MS5RdWlldEhvdXJzEkMKE2NoYW5uZWxfcXVpZXRfaG91cnMYBSADKAsyJi5wdWxzZS5wcmVmZXJlbmNlLnYxLkNoYW5uZWxRdWlldEhvdXJzEjIKEGRlZmF1bHRfY2hhbm5lbHMYBiADKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBI4Cg10eXBlX2NoYW5uZWxzGAcgAygLMiEucHVsc2UucHJlZmVyZW5jZS52MS5UeXBlQ2hhbm5lbHMSFwoPb3B0ZWRfb3V0X3R5cGVzGAggAygJEhEKCW9wdGVkX291dBgJIAEoCBIrCh5jcml0aWNhbF9vdmVycmlkZXNfcXVpZXRfaG91cnMYCiABKAhIAIgBARIPCgd2ZXJzaW9uGAsgASgDEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmxvY2FsZRgNIAEoCUIhCh9fY3JpdGljYWxfb3ZlcnJpZGVzX3F1aWV0X2hvdXJzIigKFUdldFByZWZlcmVuY2VzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIk8KFkdldFByZWZlcmVuY2VzUmVzcG9uc2USNQoLcHJlZmVyZW5jZXMYASABKAsyIC5wdWxzZS5wcmVmZXJlbmNlLnYxLlByZWZlcmVuY2VzIpwBChhVcGRhdGVQcmVmZXJlbmNlc1JlcXVlc3QSNQoLcHJlZmVyZW5jZXMYASABKAsyIC5wdWxzZS5wcmVmZXJlbmNlLnYxLlByZWZlcmVuY2VzEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDIlIKGVVwZGF0ZVByZWZlcmVuY2VzUmVzcG9uc2USNQoLcHJlZmVyZW5jZXMYASABKAsyIC5wdWxzZS5wcmVmZXJlbmNlLnYxLlByZWZlcmVuY2VzIu8BCgpUb3BpY1JvdXRlEg0KBXRvcGljGAEgASgJEikKB2NoYW5uZWwYAiABKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbBIOCgZ0YXJnZXQYAyABKAkSLAoEa2luZBgEIAEoDjIeLnB1bHNlLnByZWZlcmVuY2UudjEuUm91dGVLaW5kEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjkKC3RhcmdldF9raW5kGAYgASgOMiQucHVsc2UucHJlZmVyZW5jZS52MS5Sb3V0ZVRhcmdldEtpbmQiSQoXVXBzZXJ0VG9waWNSb3V0ZVJlcXVlc3QSLgoFcm91dGUYASABKAsyHy5wdWxzZS5wcmVmZXJlbmNlLnYxLlRvcGljUm91dGUiWwoYVXBzZXJ0VG9waWNSb3V0ZVJlc3BvbnNlEi4KBXJvdXRlGAEgASgLMh8ucHVsc2UucHJlZmVyZW5jZS52MS5Ub3BpY1JvdXRlEg8KB2NyZWF0ZWQYAiABKAgiSQoXRGVsZXRlVG9waWNSb3V0ZVJlcXVlc3QSLgoFcm91dGUYASABKAsyHy5wdWxzZS5wcmVmZXJlbmNlLnYxLlRvcGljUm91dGUiNAoYRGVsZXRlVG9waWNSb3V0ZVJlc3BvbnNlEhgKEHJlbWFpbmluZ19yb3V0ZXMYASABKAUiJwoWTGlzdFRvcGljUm91dGVzUmVxdWVzdBINCgV0b3BpYxgBIAEoCSJaChdMaXN0VG9waWNSb3V0ZXNSZXNwb25zZRIvCgZyb3V0ZXMYASADKAsyHy5wdWxzZS5wcmVmZXJlbmNlLnYxLlRvcGljUm91dGUSDgoGdG9waWNzGAIgAygJIpgCCgxEZWxpdmVyeVBsYW4SKQoHY2hhbm5lbBgBIAEoDjIYLnB1bHNlLmNvbW1vbi52MS5DaGFubmVsEg8KB2FkZHJlc3MYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRI3CghkZWNpc2lvbhgEIAEoDjIlLnB1bHNlLnByZWZlcmVuY2UudjEuRGVsaXZlcnlEZWNpc2lvbhIuCgpkZWxpdmVyX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJCChJzdXBwcmVzc2lvbl9yZWFzb24YBiABKA4yJi5wdWxzZS5wcmVmZXJlbmNlLnYxLlN1cHByZXNzaW9uUmVhc29uEg4KBmxvY2FsZRgHIAEoCSKXAgoWUmVzb2x2ZURlbGl2ZXJ5UmVxdWVzdBItCglyZWNpcGllbnQYASABKAsyGi5wdWxzZS5jb21tb24udjEuUmVjaXBpZW50EhkKEW5vdGlmaWNhdGlvbl90eXBlGAIgASgJEisKCHByaW9yaXR5GAMgASgOMhkucHVsc2UuY29tbW9uLnYxLlByaW9yaXR5EiYKAmF0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgpyb3V0ZV9raW5kGAUgASgOMh4ucHVsc2UucHJlZmVyZW5jZS52MS5Sb3V0ZUtpbmQSKgoIY2hhbm5lbHMYBiADKA4yGC5wdWxzZS5jb21tb24udjEuQ2hhbm5lbCJLChdSZXNvbHZlRGVsaXZlcnlSZXNwb25zZRIwCgVwbGFucxgBIAMoCzIhLnB1bHNlLnByZWZlcmVuY2UudjEuRGVsaXZlcnlQbGFuIkUKE1dlYlB1c2hTdWJzY3JpcHRpb24SEAoIZW5kcG9pbnQYASABKAkSDgoGcDI1NmRoGAIgASgJEgwKBGF1dGgYAyABKAki/gEKBkRldmljZRIRCglkZXZpY2VfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRI8Cgh3ZWJfcHVzaBgDIAEoCzIoLnB1bHNlLnByZWZlcmVuY2UudjEuV2ViUHVzaFN1YnNjcmlwdGlvbkgAEhMKCWZjbV90b2tlbhgEIAEoCUgAEg0KBWxhYmVsGAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg4KDHJlZ2lzdHJhdGlvbiJVChVSZWdpc3RlckRldmljZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIrCgZkZXZpY2UYAiABKAsyGy5wdWxzZS5wcmVmZXJlbmNlLnYxLkRldmljZSJWChZSZWdpc3RlckRldmljZVJlc3BvbnNlEisKBmRldmljZRgBIAEoCzIbLnB1bHNlLnByZWZlcmVuY2UudjEuRGV2aWNlEg8KB2NyZWF0ZWQYAiABKAgiJQoSTGlzdERldmljZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiQwoTTGlzdERldmljZXNSZXNwb25zZRIsCgdkZXZpY2VzGAEgAygLMhsucHVsc2UucHJlZmVyZW5jZS52MS5EZXZpY2UiOQoTUmVtb3ZlRGV2aWNlUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCSIxChRSZW1vdmVEZXZpY2VSZXNwb25zZRIZChFyZW1haW5pbmdfZGV2aWNlcxgBIAEoBSIlChBHZXREZXZpY2VSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSJAChFHZXREZXZpY2VSZXNwb25zZRIrCgZkZXZpY2UYASABKAsyGy5wdWxzZS5wcmVmZXJlbmNlLnYxLkRldmljZSI3ChJQcnVuZURldmljZVJlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSImChNQcnVuZURldmljZVJlc3BvbnNlEg8KB3JlbW92ZWQYASABKAgiVwoFR3JvdXASDAoEbmFtZRgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCRIuCgp1cGRhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChJVcHNlcnRHcm91cFJlcXVlc3QSKQoFZ3JvdXAYASABKAsyGi5wdWxzZS5wcmVmZXJlbmNlLnYxLkdyb3VwIlEKE1Vwc2VydEdyb3VwUmVzcG9uc2USKQoFZ3JvdXAYASABKAsyGi5wdWxzZS5wcmVmZXJlbmNlLnYxLkdyb3VwEg8KB2NyZWF0ZWQYAiABKAgiIgoSRGVsZXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTRGVsZXRlR3JvdXBSZXNwb25zZSITChFMaXN0R3JvdXBzUmVxdWVzdCJAChJMaXN0R3JvdXBzUmVzcG9uc2USKgoGZ3JvdXBzGAEgAygLMhoucHVsc2UucHJlZmVyZW5jZS52MS5Hcm91cCpaCglSb3V0ZUtpbmQSGgoWUk9VVEVfS0lORF9VTlNQRUNJRklFRBAAEhYKElJPVVRFX0tJTkRfUFJJTUFSWRABEhkKFVJPVVRFX0tJTkRfRVNDQUxBVElPThACKowBCg9Sb3V0ZVRhcmdldEtpbmQSIQodUk9VVEVfVEFSR0VUX0tJTkRfVU5TUEVDSUZJRUQQABIdChlST1VURV9UQVJHRVRfS0lORF9BRERSRVNTEAESGgoWUk9VVEVfVEFSR0VUX0tJTkRfVVNFUhACEhsKF1JPVVRFX1RBUkdFVF9LSU5EX0dST1VQEAMqlQEKEERlbGl2ZXJ5RGVjaXNpb24SIQodREVMSVZFUllfREVDSVNJT05fVU5TUEVDSUZJRUQQABIhCh1ERUxJVkVSWV9ERUNJU0lPTl9ERUxJVkVSX05PVxABEhsKF0RFTElWRVJZX0RFQ0lTSU9OX0RFRkVSEAISHgoaREVMSVZFUllfREVDSVNJT05fU1VQUFJFU1MQAyqjAQoRU3VwcHJlc3Npb25SZWFzb24SIgoeU1VQUFJFU1NJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocU1VQUFJFU1NJT05fUkVBU09OX09QVEVEX09VVBABEiUKIVNVUFBSRVNTSU9OX1JFQVNPTl9PUFRFRF9PVVRfVFlQRRACEiEKHVNVUFBSRVNTSU9OX1JFQVNPTl9OT19DT05UQUNUEAMy6BEKEVByZWZlcmVuY2VTZXJ2aWNlEn8KDkdldFByZWZlcmVuY2VzEioucHVsc2UucHJlZmVyZW5jZS52MS5HZXRQcmVmZXJlbmNlc1JlcXVlc3QaKy5wdWxzZS5wcmVmZXJlbmNlLnYxLkdldFByZWZlcmVuY2VzUmVzcG9uc2UiFNLzGBBwcmVmZXJlbmNlczpyZWFkEokBChFVcGRhdGVQcmVmZXJlbmNlcxItLnB1bHNlLnByZWZlcmVuY2UudjEuVXBkYXRlUHJlZmVyZW5jZXNSZXF1ZXN0Gi4ucHVsc2UucHJlZmVyZW5jZS52MS5VcGRhdGVQcmVmZXJlbmNlc1Jlc3BvbnNlIhXS8xgRcHJlZmVyZW5jZXM6d3JpdGUSgQEKEFVwc2VydFRvcGljUm91dGUSLC5wdWxzZS5wcmVmZXJlbmNlLnYxLlVwc2VydFRvcGljUm91dGVSZXF1ZXN0Gi0ucHVsc2UucHJlZmVyZW5jZS52MS5VcHNlcnRUb3BpY1JvdXRlUmVzcG9uc2UiENLzGAxyb3V0ZXM6d3JpdGUSgQEKEERlbGV0ZVRvcGljUm91dGUSLC5wdWxzZS5wcmVmZXJlbmNlLnYxLkRlbGV0ZVRvcGljUm91dGVSZXF1ZXN0Gi0ucHVsc2UucHJlZmVyZW5jZS52MS5EZWxldGVUb3BpY1JvdXRlUmVzcG9uc2UiENLzGAxyb3V0ZXM6d3JpdGUSfQoPTGlzdFRvcGljUm91dGVzEisucHVsc2UucHJlZmVyZW5jZS52MS5MaXN0VG9waWNSb3V0ZXNSZXF1ZXN0GiwucHVsc2UucHJlZmVyZW5jZS52MS5MaXN0VG9waWNSb3V0ZXNSZXNwb25zZSIP0vMYC3JvdXRlczpyZWFkEnIKC1Vwc2VydEdyb3VwEicucHVsc2UucHJlZmVyZW5jZS52MS5VcHNlcnRHcm91cFJlcXVlc3QaKC5wdWxzZS5wcmVmZXJlbmNlLnYxLlVwc2VydEdyb3VwUmVzcG9uc2UiENLzGAxyb3V0ZXM6d3JpdGUScgoLRGVsZXRlR3JvdXASJy5wdWxzZS5wcmVmZXJlbmNlLnYxLkRlbGV0ZUdyb3VwUmVxdWVzdBooLnB1bHNlLnByZWZlcmVuY2UudjEuRGVsZXRlR3JvdXBSZXNwb25zZSIQ0vMYDHJvdXRlczp3cml0ZRJuCgpMaXN0R3JvdXBzEiYucHVsc2UucHJlZmVyZW5jZS52MS5MaXN0R3JvdXBzUmVxdWVzdBonLnB1bHNlLnByZWZlcmVuY2UudjEuTGlzdEdyb3Vwc1Jlc3BvbnNlIg/S8xgLcm91dGVzOnJlYWQSggEKD1Jlc29sdmVEZWxpdmVyeRIrLnB1bHNlLnByZWZlcmVuY2UudjEuUmVzb2x2ZURlbGl2ZXJ5UmVxdWVzdBosLnB1bHNlLnByZWZlcmVuY2UudjEuUmVzb2x2ZURlbGl2ZXJ5UmVzcG9uc2UiFNLzGBBkZWxpdmVyeTpyZXNvbHZlEoABCg5SZWdpc3RlckRldmljZRIqLnB1bHNlLnByZWZlcmVuY2UudjEuUmVnaXN0ZXJEZXZpY2VSZXF1ZXN0GisucHVsc2UucHJlZmVyZW5jZS52MS5SZWdpc3RlckRldmljZVJlc3BvbnNlIhXS8xgRcHJlZmVyZW5jZXM6d3JpdGUSdgoLTGlzdERldmljZXMSJy5wdWxzZS5wcmVmZXJlbmNlLnYxLkxpc3REZXZpY2VzUmVxdWVzdBooLnB1bHNlLnByZWZlcmVuY2UudjEuTGlzdERldmljZXNSZXNwb25zZSIU0vMYEHByZWZlcmVuY2VzOnJlYWQSegoMUmVtb3ZlRGV2aWNlEigucHVsc2UucHJlZmVyZW5jZS52MS5SZW1vdmVEZXZpY2VSZXF1ZXN0GikucHVsc2UucHJlZmVyZW5jZS52MS5SZW1vdmVEZXZpY2VSZXNwb25zZSIV0vMYEXByZWZlcmVuY2VzOndyaXRlEnAKCUdldERldmljZRIlLnB1bHNlLnByZWZlcmVuY2UudjEuR2V0RGV2aWNlUmVxdWVzdBomLnB1bHNlLnByZWZlcmVuY2UudjEuR2V0RGV2aWNlUmVzcG9uc2UiFNLzGBBkZWxpdmVyeTpyZXNvbHZlEnMKC1BydW5lRGV2aWNlEicucHVsc2UucHJlZmVyZW5jZS52MS5QcnVuZURldmljZVJlcXVlc3QaKC5wdWxzZS5wcmVmZXJlbmNlLnYxLlBydW5lRGV2aWNlUmVzcG9uc2UiEdLzGA1kZXZpY2VzOnBydW5lGoMEyvMYXAoQcHJlZmVyZW5jZXM6cmVhZBJEcmVhZCBhIHVzZXIncyBkZWxpdmVyeSBwcmVmZXJlbmNlcywgb25lJ3Mgb3duIHVubGVzcyBwcmVmZXJlbmNlczphbnkaAgIGyvMYXwoRcHJlZmVyZW5jZXM6d3JpdGUSRmNoYW5nZSBhIHVzZXIncyBkZWxpdmVyeSBwcmVmZXJlbmNlcywgb25lJ3Mgb3duIHVubGVzcyBwcmVmZXJlbmNlczphbnkaAgIGyvMYSgoPcHJlZmVyZW5jZXM6YW55Ejd3aXRoIHByZWZlcmVuY2VzOnJlYWQvd3JpdGU6IGFueSB1c2VyLCBub3Qgb25seSBvbmVzZWxmyvMYIwoLcm91dGVzOnJlYWQSEWxpc3QgdG9waWMgcm91dGVzGgEEyvMYMwoMcm91dGVzOndyaXRlEiNhZGQsIGNoYW5nZSBhbmQgZGVsZXRlIHRvcGljIHJvdXRlc8rzGD0KEGRlbGl2ZXJ5OnJlc29sdmUSJndvcmsgb3V0IGhvdyB0byBkZWxpdmVyIGEgbm90aWZpY2F0aW9uGgEEyvMYTwoNZGV2aWNlczpwcnVuZRI7cmVtb3ZlIGEgZGV2aWNlIHJlZ2lzdHJhdGlvbiBpdHMgcHVzaCBzZXJ2aWNlIHJlcG9ydGVkIGdvbmUaAQRiBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_pulse_common_v1_delivery, file_pulse_options_v1_options]);
 
 /**
  * How to reach a user on each channel.
@@ -241,6 +241,15 @@ export type Preferences = Message<"pulse.preference.v1.Preferences"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 12;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * The language notifications are written in, a BCP 47 tag such as "fr-CA" or "fr" (letters, digits and '-', up
+   * to 35 characters). Templates are looked up for it, then its language alone ("fr"), then the default. Empty:
+   * the default.
+   *
+   * @generated from field: string locale = 13;
+   */
+  locale: string;
 };
 
 /**
@@ -308,7 +317,7 @@ export type UpdatePreferencesRequest = Message<"pulse.preference.v1.UpdatePrefer
   /**
    * Fields to change. Required. Paths: contacts, contacts.email, contacts.phone, contacts.slack_user_id,
    * time_zone, quiet_hours, channel_quiet_hours, default_channels, type_channels, opted_out_types, opted_out,
-   * critical_overrides_quiet_hours. In Connect JSON a FieldMask is a string of lowerCamelCase paths, e.g.
+   * critical_overrides_quiet_hours, locale. In Connect JSON a FieldMask is a string of lowerCamelCase paths, e.g.
    * "contacts.email,timeZone,quietHours". A named field left empty is reset to its default; user_id, version and
    * updated_at are output only, and naming them (or an unknown path) is invalid_argument on update_mask.
    *
@@ -355,7 +364,8 @@ export const UpdatePreferencesResponseSchema: GenMessage<UpdatePreferencesRespon
   messageDesc(file_pulse_preference_v1_preference_service, 8);
 
 /**
- * Where a topic's notifications go on one channel.
+ * Where a topic's notifications go: an address on one channel, or a person or group reached through their own
+ * preferences.
  *
  * @generated from message pulse.preference.v1.TopicRoute
  */
@@ -396,6 +406,14 @@ export type TopicRoute = Message<"pulse.preference.v1.TopicRoute"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 5;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * What target names. For ROUTE_TARGET_KIND_USER (target: a user id) and ROUTE_TARGET_KIND_GROUP (target: a
+   * group name) channel must be unset: each person's preferences choose the channels. Unset means an address.
+   *
+   * @generated from field: pulse.preference.v1.RouteTargetKind target_kind = 6;
+   */
+  targetKind: RouteTargetKind;
 };
 
 /**
@@ -594,6 +612,13 @@ export type DeliveryPlan = Message<"pulse.preference.v1.DeliveryPlan"> & {
    * @generated from field: pulse.preference.v1.SuppressionReason suppression_reason = 6;
    */
   suppressionReason: SuppressionReason;
+
+  /**
+   * The recipient's locale (Preferences.locale) for a user recipient; empty otherwise. Templates follow it.
+   *
+   * @generated from field: string locale = 7;
+   */
+  locale: string;
 };
 
 /**
@@ -644,6 +669,15 @@ export type ResolveDeliveryRequest = Message<"pulse.preference.v1.ResolveDeliver
    * @generated from field: pulse.preference.v1.RouteKind route_kind = 5;
    */
   routeKind: RouteKind;
+
+  /**
+   * When set, plan these channels (each at most once) instead of the user's channels for the type, with the same
+   * rules (opt-outs, contacts, quiet hours); for a topic, only its routes on these channels, and an empty plan
+   * when it has none there. Notification sets it for the steps of an escalation ladder.
+   *
+   * @generated from field: repeated pulse.common.v1.Channel channels = 6;
+   */
+  channels: Channel[];
 };
 
 /**
@@ -674,6 +708,508 @@ export type ResolveDeliveryResponse = Message<"pulse.preference.v1.ResolveDelive
  */
 export const ResolveDeliveryResponseSchema: GenMessage<ResolveDeliveryResponse> = /*@__PURE__*/
   messageDesc(file_pulse_preference_v1_preference_service, 18);
+
+/**
+ * A browser's Web Push subscription (PushSubscription.toJSON() in the browser).
+ *
+ * @generated from message pulse.preference.v1.WebPushSubscription
+ */
+export type WebPushSubscription = Message<"pulse.preference.v1.WebPushSubscription"> & {
+  /**
+   * The push service URL (https, up to 1,024 characters). Personal data: never logged.
+   *
+   * @generated from field: string endpoint = 1;
+   */
+  endpoint: string;
+
+  /**
+   * The subscription's P-256 public key, base64url (keys.p256dh). Input only: never returned.
+   *
+   * @generated from field: string p256dh = 2;
+   */
+  p256dh: string;
+
+  /**
+   * The subscription's 16-byte authentication secret, base64url (keys.auth). Input only: never returned.
+   *
+   * @generated from field: string auth = 3;
+   */
+  auth: string;
+};
+
+/**
+ * Describes the message pulse.preference.v1.WebPushSubscription.
+ * Use `create(WebPushSubscriptionSchema)` to create a new message.
+ */
+export const WebPushSubscriptionSchema: GenMessage<WebPushSubscription> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 19);
+
+/**
+ * A device that receives CHANNEL_PUSH notifications.
+ *
+ * @generated from message pulse.preference.v1.Device
+ */
+export type Device = Message<"pulse.preference.v1.Device"> & {
+  /**
+   * Unique id, derived from the registration ("dev_..."): the address of its push deliveries. Output only.
+   *
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * The user it belongs to. Output only.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Exactly one is required.
+   *
+   * @generated from oneof pulse.preference.v1.Device.registration
+   */
+  registration: {
+    /**
+     * A browser, through Web Push.
+     *
+     * @generated from field: pulse.preference.v1.WebPushSubscription web_push = 3;
+     */
+    value: WebPushSubscription;
+    case: "webPush";
+  } | {
+    /**
+     * A mobile app, through Firebase Cloud Messaging: the app's registration token (up to 4,096 characters).
+     * Input only: never returned by ListDevices.
+     *
+     * @generated from field: string fcm_token = 4;
+     */
+    value: string;
+    case: "fcmToken";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * A name the user recognises, e.g. "Firefox on laptop" (up to 100 characters).
+   *
+   * @generated from field: string label = 5;
+   */
+  label: string;
+
+  /**
+   * When it was first registered. Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it was last registered again. Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 7;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message pulse.preference.v1.Device.
+ * Use `create(DeviceSchema)` to create a new message.
+ */
+export const DeviceSchema: GenMessage<Device> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 20);
+
+/**
+ * A device to register.
+ *
+ * @generated from message pulse.preference.v1.RegisterDeviceRequest
+ */
+export type RegisterDeviceRequest = Message<"pulse.preference.v1.RegisterDeviceRequest"> & {
+  /**
+   * The user (1-128 characters). Required.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The device: registration required, label optional.
+   *
+   * @generated from field: pulse.preference.v1.Device device = 2;
+   */
+  device?: Device | undefined;
+};
+
+/**
+ * Describes the message pulse.preference.v1.RegisterDeviceRequest.
+ * Use `create(RegisterDeviceRequestSchema)` to create a new message.
+ */
+export const RegisterDeviceRequestSchema: GenMessage<RegisterDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 21);
+
+/**
+ * The stored device.
+ *
+ * @generated from message pulse.preference.v1.RegisterDeviceResponse
+ */
+export type RegisterDeviceResponse = Message<"pulse.preference.v1.RegisterDeviceResponse"> & {
+  /**
+   * The device, without its keys or token.
+   *
+   * @generated from field: pulse.preference.v1.Device device = 1;
+   */
+  device?: Device | undefined;
+
+  /**
+   * True when it was not registered before.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message pulse.preference.v1.RegisterDeviceResponse.
+ * Use `create(RegisterDeviceResponseSchema)` to create a new message.
+ */
+export const RegisterDeviceResponseSchema: GenMessage<RegisterDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 22);
+
+/**
+ * Whose devices to list.
+ *
+ * @generated from message pulse.preference.v1.ListDevicesRequest
+ */
+export type ListDevicesRequest = Message<"pulse.preference.v1.ListDevicesRequest"> & {
+  /**
+   * The user. Required.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message pulse.preference.v1.ListDevicesRequest.
+ * Use `create(ListDevicesRequestSchema)` to create a new message.
+ */
+export const ListDevicesRequestSchema: GenMessage<ListDevicesRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 23);
+
+/**
+ * A user's devices.
+ *
+ * @generated from message pulse.preference.v1.ListDevicesResponse
+ */
+export type ListDevicesResponse = Message<"pulse.preference.v1.ListDevicesResponse"> & {
+  /**
+   * Oldest first; the registration says which kind (web_push with its endpoint only, or fcm_token empty).
+   *
+   * @generated from field: repeated pulse.preference.v1.Device devices = 1;
+   */
+  devices: Device[];
+};
+
+/**
+ * Describes the message pulse.preference.v1.ListDevicesResponse.
+ * Use `create(ListDevicesResponseSchema)` to create a new message.
+ */
+export const ListDevicesResponseSchema: GenMessage<ListDevicesResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 24);
+
+/**
+ * A device to remove.
+ *
+ * @generated from message pulse.preference.v1.RemoveDeviceRequest
+ */
+export type RemoveDeviceRequest = Message<"pulse.preference.v1.RemoveDeviceRequest"> & {
+  /**
+   * The user. Required.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The device. Required.
+   *
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+};
+
+/**
+ * Describes the message pulse.preference.v1.RemoveDeviceRequest.
+ * Use `create(RemoveDeviceRequestSchema)` to create a new message.
+ */
+export const RemoveDeviceRequestSchema: GenMessage<RemoveDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 25);
+
+/**
+ * The removal.
+ *
+ * @generated from message pulse.preference.v1.RemoveDeviceResponse
+ */
+export type RemoveDeviceResponse = Message<"pulse.preference.v1.RemoveDeviceResponse"> & {
+  /**
+   * Devices the user has left.
+   *
+   * @generated from field: int32 remaining_devices = 1;
+   */
+  remainingDevices: number;
+};
+
+/**
+ * Describes the message pulse.preference.v1.RemoveDeviceResponse.
+ * Use `create(RemoveDeviceResponseSchema)` to create a new message.
+ */
+export const RemoveDeviceResponseSchema: GenMessage<RemoveDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 26);
+
+/**
+ * A device to look up.
+ *
+ * @generated from message pulse.preference.v1.GetDeviceRequest
+ */
+export type GetDeviceRequest = Message<"pulse.preference.v1.GetDeviceRequest"> & {
+  /**
+   * The device. Required.
+   *
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+};
+
+/**
+ * Describes the message pulse.preference.v1.GetDeviceRequest.
+ * Use `create(GetDeviceRequestSchema)` to create a new message.
+ */
+export const GetDeviceRequestSchema: GenMessage<GetDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 27);
+
+/**
+ * The device with its registration.
+ *
+ * @generated from message pulse.preference.v1.GetDeviceResponse
+ */
+export type GetDeviceResponse = Message<"pulse.preference.v1.GetDeviceResponse"> & {
+  /**
+   * The device, with its keys or token.
+   *
+   * @generated from field: pulse.preference.v1.Device device = 1;
+   */
+  device?: Device | undefined;
+};
+
+/**
+ * Describes the message pulse.preference.v1.GetDeviceResponse.
+ * Use `create(GetDeviceResponseSchema)` to create a new message.
+ */
+export const GetDeviceResponseSchema: GenMessage<GetDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 28);
+
+/**
+ * A device its push service no longer knows.
+ *
+ * @generated from message pulse.preference.v1.PruneDeviceRequest
+ */
+export type PruneDeviceRequest = Message<"pulse.preference.v1.PruneDeviceRequest"> & {
+  /**
+   * The device. Required.
+   *
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * What the push service said, e.g. "web push 410" or "fcm UNREGISTERED" (up to 200 characters).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message pulse.preference.v1.PruneDeviceRequest.
+ * Use `create(PruneDeviceRequestSchema)` to create a new message.
+ */
+export const PruneDeviceRequestSchema: GenMessage<PruneDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 29);
+
+/**
+ * The pruning.
+ *
+ * @generated from message pulse.preference.v1.PruneDeviceResponse
+ */
+export type PruneDeviceResponse = Message<"pulse.preference.v1.PruneDeviceResponse"> & {
+  /**
+   * False when the device was already gone.
+   *
+   * @generated from field: bool removed = 1;
+   */
+  removed: boolean;
+};
+
+/**
+ * Describes the message pulse.preference.v1.PruneDeviceResponse.
+ * Use `create(PruneDeviceResponseSchema)` to create a new message.
+ */
+export const PruneDeviceResponseSchema: GenMessage<PruneDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 30);
+
+/**
+ * A named set of users a topic route can name.
+ *
+ * @generated from message pulse.preference.v1.Group
+ */
+export type Group = Message<"pulse.preference.v1.Group"> & {
+  /**
+   * The name (1-64 characters: lower-case letters, digits, '.', '_', '-').
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Its members' user ids, sorted, each once (at most 1,000).
+   *
+   * @generated from field: repeated string user_ids = 2;
+   */
+  userIds: string[];
+
+  /**
+   * When the group was last written. Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 3;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message pulse.preference.v1.Group.
+ * Use `create(GroupSchema)` to create a new message.
+ */
+export const GroupSchema: GenMessage<Group> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 31);
+
+/**
+ * A group to create or replace.
+ *
+ * @generated from message pulse.preference.v1.UpsertGroupRequest
+ */
+export type UpsertGroupRequest = Message<"pulse.preference.v1.UpsertGroupRequest"> & {
+  /**
+   * The group. name is required; user_ids replaces the members (may be empty).
+   *
+   * @generated from field: pulse.preference.v1.Group group = 1;
+   */
+  group?: Group | undefined;
+};
+
+/**
+ * Describes the message pulse.preference.v1.UpsertGroupRequest.
+ * Use `create(UpsertGroupRequestSchema)` to create a new message.
+ */
+export const UpsertGroupRequestSchema: GenMessage<UpsertGroupRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 32);
+
+/**
+ * The stored group.
+ *
+ * @generated from message pulse.preference.v1.UpsertGroupResponse
+ */
+export type UpsertGroupResponse = Message<"pulse.preference.v1.UpsertGroupResponse"> & {
+  /**
+   * The group as stored.
+   *
+   * @generated from field: pulse.preference.v1.Group group = 1;
+   */
+  group?: Group | undefined;
+
+  /**
+   * True when the group did not exist before.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message pulse.preference.v1.UpsertGroupResponse.
+ * Use `create(UpsertGroupResponseSchema)` to create a new message.
+ */
+export const UpsertGroupResponseSchema: GenMessage<UpsertGroupResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 33);
+
+/**
+ * A group to remove.
+ *
+ * @generated from message pulse.preference.v1.DeleteGroupRequest
+ */
+export type DeleteGroupRequest = Message<"pulse.preference.v1.DeleteGroupRequest"> & {
+  /**
+   * Its name. Required.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message pulse.preference.v1.DeleteGroupRequest.
+ * Use `create(DeleteGroupRequestSchema)` to create a new message.
+ */
+export const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 34);
+
+/**
+ * The removal.
+ *
+ * @generated from message pulse.preference.v1.DeleteGroupResponse
+ */
+export type DeleteGroupResponse = Message<"pulse.preference.v1.DeleteGroupResponse"> & {
+};
+
+/**
+ * Describes the message pulse.preference.v1.DeleteGroupResponse.
+ * Use `create(DeleteGroupResponseSchema)` to create a new message.
+ */
+export const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 35);
+
+/**
+ * Lists groups.
+ *
+ * @generated from message pulse.preference.v1.ListGroupsRequest
+ */
+export type ListGroupsRequest = Message<"pulse.preference.v1.ListGroupsRequest"> & {
+};
+
+/**
+ * Describes the message pulse.preference.v1.ListGroupsRequest.
+ * Use `create(ListGroupsRequestSchema)` to create a new message.
+ */
+export const ListGroupsRequestSchema: GenMessage<ListGroupsRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 36);
+
+/**
+ * Every group.
+ *
+ * @generated from message pulse.preference.v1.ListGroupsResponse
+ */
+export type ListGroupsResponse = Message<"pulse.preference.v1.ListGroupsResponse"> & {
+  /**
+   * By name.
+   *
+   * @generated from field: repeated pulse.preference.v1.Group groups = 1;
+   */
+  groups: Group[];
+};
+
+/**
+ * Describes the message pulse.preference.v1.ListGroupsResponse.
+ * Use `create(ListGroupsResponseSchema)` to create a new message.
+ */
+export const ListGroupsResponseSchema: GenMessage<ListGroupsResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_preference_v1_preference_service, 37);
 
 /**
  * Why a topic route is used.
@@ -708,6 +1244,47 @@ export enum RouteKind {
  */
 export const RouteKindSchema: GenEnum<RouteKind> = /*@__PURE__*/
   enumDesc(file_pulse_preference_v1_preference_service, 0);
+
+/**
+ * What a topic route's target names.
+ *
+ * @generated from enum pulse.preference.v1.RouteTargetKind
+ */
+export enum RouteTargetKind {
+  /**
+   * Not set; treated as ROUTE_TARGET_KIND_ADDRESS.
+   *
+   * @generated from enum value: ROUTE_TARGET_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * An address on the route's channel (a Slack channel, a shared mailbox, an inbox id): delivered as it is.
+   *
+   * @generated from enum value: ROUTE_TARGET_KIND_ADDRESS = 1;
+   */
+  ADDRESS = 1,
+
+  /**
+   * A user id: the person's own preferences decide channels, quiet hours and opt-outs.
+   *
+   * @generated from enum value: ROUTE_TARGET_KIND_USER = 2;
+   */
+  USER = 2,
+
+  /**
+   * A group name (see UpsertGroup): each member as with ROUTE_TARGET_KIND_USER.
+   *
+   * @generated from enum value: ROUTE_TARGET_KIND_GROUP = 3;
+   */
+  GROUP = 3,
+}
+
+/**
+ * Describes the enum pulse.preference.v1.RouteTargetKind.
+ */
+export const RouteTargetKindSchema: GenEnum<RouteTargetKind> = /*@__PURE__*/
+  enumDesc(file_pulse_preference_v1_preference_service, 1);
 
 /**
  * What ResolveDelivery decided for one channel.
@@ -748,7 +1325,7 @@ export enum DeliveryDecision {
  * Describes the enum pulse.preference.v1.DeliveryDecision.
  */
 export const DeliveryDecisionSchema: GenEnum<DeliveryDecision> = /*@__PURE__*/
-  enumDesc(file_pulse_preference_v1_preference_service, 1);
+  enumDesc(file_pulse_preference_v1_preference_service, 2);
 
 /**
  * Why a delivery is suppressed.
@@ -789,7 +1366,7 @@ export enum SuppressionReason {
  * Describes the enum pulse.preference.v1.SuppressionReason.
  */
 export const SuppressionReasonSchema: GenEnum<SuppressionReason> = /*@__PURE__*/
-  enumDesc(file_pulse_preference_v1_preference_service, 2);
+  enumDesc(file_pulse_preference_v1_preference_service, 3);
 
 /**
  * User preferences, topic routes and delivery resolution.
@@ -853,6 +1430,38 @@ export const PreferenceService: GenService<{
     output: typeof ListTopicRoutesResponseSchema;
   },
   /**
+   * Creates a group, or replaces its members: a named set of users (such as "reviewers") that a topic route can
+   * name, so an alert reaches each member as a person, through their own preferences. Emits preference.changed.
+   * Errors: invalid_argument naming the field (a bad name, a bad or repeated user id, more than 1,000 members).
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.UpsertGroup
+   */
+  upsertGroup: {
+    methodKind: "unary";
+    input: typeof UpsertGroupRequestSchema;
+    output: typeof UpsertGroupResponseSchema;
+  },
+  /**
+   * Removes a group. not_found when there is none; failed_precondition, naming the topics, while a route names it.
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.DeleteGroup
+   */
+  deleteGroup: {
+    methodKind: "unary";
+    input: typeof DeleteGroupRequestSchema;
+    output: typeof DeleteGroupResponseSchema;
+  },
+  /**
+   * Lists every group with its members, by name.
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.ListGroups
+   */
+  listGroups: {
+    methodKind: "unary";
+    input: typeof ListGroupsRequestSchema;
+    output: typeof ListGroupsResponseSchema;
+  },
+  /**
    * Decides, for one notification, which channels to use, the address on each, and when to deliver (now, later
    * because of quiet hours) or why not (opted out, no contact). A topic with no route (of the kind asked for,
    * after the escalation fallback) is not_found, naming the topic and the known topics.
@@ -861,7 +1470,9 @@ export const PreferenceService: GenService<{
    * opted out of everything -> SUPPRESS OPTED_OUT (CRITICAL too); opted out of the type -> SUPPRESS
    * OPTED_OUT_TYPE; no address for the channel -> SUPPRESS NO_CONTACT (in-app needs none); inside the channel's
    * quiet hours -> DEFER to their end, unless the notification is CRITICAL and critical_overrides_quiet_hours is
-   * not false; otherwise DELIVER_NOW. For a topic, every route of the kind is DELIVER_NOW.
+   * not false; otherwise DELIVER_NOW. For a topic, every address route of the kind is DELIVER_NOW; a route naming
+   * a user, or a group (each member), plans for that person by the user rules above, and a person reached by
+   * several routes is planned once.
    *
    * @generated from rpc pulse.preference.v1.PreferenceService.ResolveDelivery
    */
@@ -869,6 +1480,61 @@ export const PreferenceService: GenService<{
     methodKind: "unary";
     input: typeof ResolveDeliveryRequestSchema;
     output: typeof ResolveDeliveryResponseSchema;
+  },
+  /**
+   * Registers a device for CHANNEL_PUSH: a browser's Web Push subscription or a mobile app's FCM registration
+   * token. A user may have several (up to 20). Registering the same subscription endpoint or token again updates
+   * it (same device_id, created = false). Emits preference.changed. Errors: invalid_argument naming the field (an
+   * endpoint that is not https, keys that are not base64url P-256 / 16-byte values, an empty token).
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.RegisterDevice
+   */
+  registerDevice: {
+    methodKind: "unary";
+    input: typeof RegisterDeviceRequestSchema;
+    output: typeof RegisterDeviceResponseSchema;
+  },
+  /**
+   * Lists a user's registered devices, oldest first. Keys and tokens are not returned.
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.ListDevices
+   */
+  listDevices: {
+    methodKind: "unary";
+    input: typeof ListDevicesRequestSchema;
+    output: typeof ListDevicesResponseSchema;
+  },
+  /**
+   * Removes one of a user's devices. not_found when the user has no such device. Emits preference.changed.
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.RemoveDevice
+   */
+  removeDevice: {
+    methodKind: "unary";
+    input: typeof RemoveDeviceRequestSchema;
+    output: typeof RemoveDeviceResponseSchema;
+  },
+  /**
+   * Returns one device with its registration (endpoint and keys, or token), for the push provider. not_found when
+   * it was removed.
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.GetDevice
+   */
+  getDevice: {
+    methodKind: "unary";
+    input: typeof GetDeviceRequestSchema;
+    output: typeof GetDeviceResponseSchema;
+  },
+  /**
+   * Removes a device its push service reported gone (HTTP 404/410, FCM UNREGISTERED). Idempotent: removing a
+   * device already gone succeeds with removed = false. Emits preference.changed when it removed one.
+   *
+   * @generated from rpc pulse.preference.v1.PreferenceService.PruneDevice
+   */
+  pruneDevice: {
+    methodKind: "unary";
+    input: typeof PruneDeviceRequestSchema;
+    output: typeof PruneDeviceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pulse_preference_v1_preference_service, 0);

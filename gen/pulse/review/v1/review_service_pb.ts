@@ -9,9 +9,9 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { EscalationSignal } from "../../common/v1/conversation_pb.js";
+import type { EscalationSignal, SignalEvidence } from "../../common/v1/conversation_pb.js";
 import { file_pulse_common_v1_conversation } from "../../common/v1/conversation_pb.js";
-import type { ReviewState, Severity } from "../../common/v1/review_pb.js";
+import type { ReviewState, Severity, SignalWeight } from "../../common/v1/review_pb.js";
 import { file_pulse_common_v1_review } from "../../common/v1/review_pb.js";
 import { file_pulse_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/review/v1/review_service.proto.
  */
 export const file_pulse_review_v1_review_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRwdWxzZS9yZXZpZXcvdjEvcmV2aWV3X3NlcnZpY2UucHJvdG8SD3B1bHNlLnJldmlldy52MSK1AQoNUmV2aWV3UmVhc29ucxIUCgxsb3dlc3Rfc2NvcmUYASABKAESFwoPc2NvcmVfdGhyZXNob2xkGAIgASgBEjIKB3NpZ25hbHMYAyADKA4yIS5wdWxzZS5jb21tb24udjEuRXNjYWxhdGlvblNpZ25hbBISCgp0cmVuZF9kcm9wGAQgASgBEg8KB3N1bW1hcnkYBSABKAkSHAoUdHJlbmRfZHJvcF90aHJlc2hvbGQYBiABKAEiuQEKEFJldmlld1RyYW5zaXRpb24SMAoKZnJvbV9zdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIuCgh0b19zdGF0ZRgCIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRINCgVhY3RvchgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgFIAEoCSL8AwoKUmV2aWV3Q2FzZRIRCglyZXZpZXdfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhMKC2N1c3RvbWVyX2lkGAMgASgJEhAKCGFnZW50X2lkGAQgASgJEisKBXN0YXRlGAUgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEisKCHNldmVyaXR5GAYgASgOMhkucHVsc2UuY29tbW9uLnYxLlNldmVyaXR5Ei8KB3JlYXNvbnMYByABKAsyHi5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UmVhc29ucxITCgttZXNzYWdlX2lkcxgIIAMoCRIQCghhc3NpZ25lZRgJIAEoCRIyCgdoaXN0b3J5GAogAygLMiEucHVsc2UucmV2aWV3LnYxLlJldmlld1RyYW5zaXRpb24SLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2xhX2R1ZV9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmVtaW5kZXJfY291bnQYDiABKAUSDQoFdG9waWMYDyABKAkipwEKEkxpc3RSZXZpZXdzUmVxdWVzdBIrCgVzdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIrCghzZXZlcml0eRgCIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5TZXZlcml0eRIQCghhc3NpZ25lZRgDIAEoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJcChNMaXN0UmV2aWV3c1Jlc3BvbnNlEiwKB3Jldmlld3MYASADKAsyGy5wdWxzZS5yZXZpZXcudjEuUmV2aWV3Q2FzZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoQR2V0UmV2aWV3UmVxdWVzdBIRCglyZXZpZXdfaWQYASABKAkiQAoRR2V0UmV2aWV3UmVzcG9uc2USKwoGcmV2aWV3GAEgASgLMhsucHVsc2UucmV2aWV3LnYxLlJldmlld0Nhc2UiOQoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCSJCChNDbGFpbVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlIngKFFJlc29sdmVSZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEgwKBG5vdGUYBCABKAkiRAoVUmVzb2x2ZVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlImMKB1NsYVJ1bGUSKwoIc2V2ZXJpdHkYASABKA4yGS5wdWxzZS5jb21tb24udjEuU2V2ZXJpdHkSKwoIb3Blbl9mb3IYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24imQIKDFJldmlld1BvbGljeRIXCg9zY29yZV90aHJlc2hvbGQYASABKAESNwoMY2FzZV9zaWduYWxzGAIgAygOMiEucHVsc2UuY29tbW9uLnYxLkVzY2FsYXRpb25TaWduYWwSEgoKdHJlbmRfZHJvcBgDIAEoARIrCghjb29sZG93bhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgRzbGFzGAUgAygLMhgucHVsc2UucmV2aWV3LnYxLlNsYVJ1bGUSDQoFdG9waWMYBiABKAkSDwoHdmVyc2lvbhgHIAEoAxIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIYChZHZXRSZXZpZXdQb2xpY3lSZXF1ZXN0IkgKF0dldFJldmlld1BvbGljeVJlc3BvbnNlEi0KBnBvbGljeRgBIAEoCzIdLnB1bHNlLnJldmlldy52MS5SZXZpZXdQb2xpY3kiewoZVXBkYXRlUmV2aWV3UG9saWN5UmVxdWVzdBItCgZwb2xpY3kYASABKAsyHS5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UG9saWN5Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJLChpVcGRhdGVSZXZpZXdQb2xpY3lSZXNwb25zZRItCgZwb2xpY3kYASABKAsyHS5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UG9saWN5MvgGCg1SZXZpZXdTZXJ2aWNlEmoKC0xpc3RSZXZpZXdzEiMucHVsc2UucmV2aWV3LnYxLkxpc3RSZXZpZXdzUmVxdWVzdBokLnB1bHNlLnJldmlldy52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlIhDS8xgMcmV2aWV3czpyZWFkEmQKCUdldFJldmlldxIhLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdSZXF1ZXN0GiIucHVsc2UucmV2aWV3LnYxLkdldFJldmlld1Jlc3BvbnNlIhDS8xgMcmV2aWV3czpyZWFkEmoKC0NsYWltUmV2aWV3EiMucHVsc2UucmV2aWV3LnYxLkNsYWltUmV2aWV3UmVxdWVzdBokLnB1bHNlLnJldmlldy52MS5DbGFpbVJldmlld1Jlc3BvbnNlIhDS8xgMcmV2aWV3czp3b3JrEnAKDVJlc29sdmVSZXZpZXcSJS5wdWxzZS5yZXZpZXcudjEuUmVzb2x2ZVJldmlld1JlcXVlc3QaJi5wdWxzZS5yZXZpZXcudjEuUmVzb2x2ZVJldmlld1Jlc3BvbnNlIhDS8xgMcmV2aWV3czp3b3JrEnUKD0dldFJldmlld1BvbGljeRInLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdQb2xpY3lSZXF1ZXN0GigucHVsc2UucmV2aWV3LnYxLkdldFJldmlld1BvbGljeVJlc3BvbnNlIg/S8xgLcG9saWN5OnJlYWQSfwoSVXBkYXRlUmV2aWV3UG9saWN5EioucHVsc2UucmV2aWV3LnYxLlVwZGF0ZVJldmlld1BvbGljeVJlcXVlc3QaKy5wdWxzZS5yZXZpZXcudjEuVXBkYXRlUmV2aWV3UG9saWN5UmVzcG9uc2UiENLzGAxwb2xpY3k6d3JpdGUavgHK8xgtCgxyZXZpZXdzOnJlYWQSGmxpc3QgYW5kIHJlYWQgcmV2aWV3IGNhc2VzGgECyvMYMQoMcmV2aWV3czp3b3JrEh5jbGFpbSBhbmQgcmVzb2x2ZSByZXZpZXcgY2FzZXMaAQLK8xgoCgtwb2xpY3k6cmVhZBIWcmVhZCB0aGUgcmV2aWV3IHBvbGljeRoBAsrzGCgKDHBvbGljeTp3cml0ZRIYY2hhbmdlIHRoZSByZXZpZXcgcG9saWN5YgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_pulse_common_v1_conversation, file_pulse_common_v1_review, file_pulse_options_v1_options]);
+  fileDesc("CiRwdWxzZS9yZXZpZXcvdjEvcmV2aWV3X3NlcnZpY2UucHJvdG8SD3B1bHNlLnJldmlldy52MSLoAQoNUmV2aWV3UmVhc29ucxIUCgxsb3dlc3Rfc2NvcmUYASABKAESFwoPc2NvcmVfdGhyZXNob2xkGAIgASgBEjIKB3NpZ25hbHMYAyADKA4yIS5wdWxzZS5jb21tb24udjEuRXNjYWxhdGlvblNpZ25hbBISCgp0cmVuZF9kcm9wGAQgASgBEg8KB3N1bW1hcnkYBSABKAkSHAoUdHJlbmRfZHJvcF90aHJlc2hvbGQYBiABKAESMQoIZXZpZGVuY2UYByADKAsyHy5wdWxzZS5jb21tb24udjEuU2lnbmFsRXZpZGVuY2UiuQEKEFJldmlld1RyYW5zaXRpb24SMAoKZnJvbV9zdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIuCgh0b19zdGF0ZRgCIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRINCgVhY3RvchgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgFIAEoCSL8AwoKUmV2aWV3Q2FzZRIRCglyZXZpZXdfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhMKC2N1c3RvbWVyX2lkGAMgASgJEhAKCGFnZW50X2lkGAQgASgJEisKBXN0YXRlGAUgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEisKCHNldmVyaXR5GAYgASgOMhkucHVsc2UuY29tbW9uLnYxLlNldmVyaXR5Ei8KB3JlYXNvbnMYByABKAsyHi5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UmVhc29ucxITCgttZXNzYWdlX2lkcxgIIAMoCRIQCghhc3NpZ25lZRgJIAEoCRIyCgdoaXN0b3J5GAogAygLMiEucHVsc2UucmV2aWV3LnYxLlJldmlld1RyYW5zaXRpb24SLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc2xhX2R1ZV9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmVtaW5kZXJfY291bnQYDiABKAUSDQoFdG9waWMYDyABKAkipwEKEkxpc3RSZXZpZXdzUmVxdWVzdBIrCgVzdGF0ZRgBIAEoDjIcLnB1bHNlLmNvbW1vbi52MS5SZXZpZXdTdGF0ZRIrCghzZXZlcml0eRgCIAEoDjIZLnB1bHNlLmNvbW1vbi52MS5TZXZlcml0eRIQCghhc3NpZ25lZRgDIAEoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJcChNMaXN0UmV2aWV3c1Jlc3BvbnNlEiwKB3Jldmlld3MYASADKAsyGy5wdWxzZS5yZXZpZXcudjEuUmV2aWV3Q2FzZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoQR2V0UmV2aWV3UmVxdWVzdBIRCglyZXZpZXdfaWQYASABKAkiQAoRR2V0UmV2aWV3UmVzcG9uc2USKwoGcmV2aWV3GAEgASgLMhsucHVsc2UucmV2aWV3LnYxLlJldmlld0Nhc2UiOQoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCSJCChNDbGFpbVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlIngKFFJlc29sdmVSZXZpZXdSZXF1ZXN0EhEKCXJldmlld19pZBgBIAEoCRIQCghyZXZpZXdlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEgwKBG5vdGUYBCABKAkiRAoVUmVzb2x2ZVJldmlld1Jlc3BvbnNlEisKBnJldmlldxgBIAEoCzIbLnB1bHNlLnJldmlldy52MS5SZXZpZXdDYXNlIlgKF1dhdGNoUmV2aWV3Q2FzZXNSZXF1ZXN0EisKBXN0YXRlGAEgASgOMhwucHVsc2UuY29tbW9uLnYxLlJldmlld1N0YXRlEhAKCGFzc2lnbmVlGAIgASgJInMKGFdhdGNoUmV2aWV3Q2FzZXNSZXNwb25zZRIrCgZyZXZpZXcYASABKAsyGy5wdWxzZS5yZXZpZXcudjEuUmV2aWV3Q2FzZRIZChFzbmFwc2hvdF9jb21wbGV0ZRgCIAEoCBIPCgdtYXRjaGVzGAMgASgIImMKB1NsYVJ1bGUSKwoIc2V2ZXJpdHkYASABKA4yGS5wdWxzZS5jb21tb24udjEuU2V2ZXJpdHkSKwoIb3Blbl9mb3IYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24i0AIKDFJldmlld1BvbGljeRIXCg9zY29yZV90aHJlc2hvbGQYASABKAESNwoMY2FzZV9zaWduYWxzGAIgAygOMiEucHVsc2UuY29tbW9uLnYxLkVzY2FsYXRpb25TaWduYWwSEgoKdHJlbmRfZHJvcBgDIAEoARIrCghjb29sZG93bhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgRzbGFzGAUgAygLMhgucHVsc2UucmV2aWV3LnYxLlNsYVJ1bGUSDQoFdG9waWMYBiABKAkSDwoHdmVyc2lvbhgHIAEoAxIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1Cg5zaWduYWxfd2VpZ2h0cxgJIAMoCzIdLnB1bHNlLmNvbW1vbi52MS5TaWduYWxXZWlnaHQiGAoWR2V0UmV2aWV3UG9saWN5UmVxdWVzdCJIChdHZXRSZXZpZXdQb2xpY3lSZXNwb25zZRItCgZwb2xpY3kYASABKAsyHS5wdWxzZS5yZXZpZXcudjEuUmV2aWV3UG9saWN5InsKGVVwZGF0ZVJldmlld1BvbGljeVJlcXVlc3QSLQoGcG9saWN5GAEgASgLMh0ucHVsc2UucmV2aWV3LnYxLlJldmlld1BvbGljeRIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siSwoaVXBkYXRlUmV2aWV3UG9saWN5UmVzcG9uc2USLQoGcG9saWN5GAEgASgLMh0ucHVsc2UucmV2aWV3LnYxLlJldmlld1BvbGljeTL1BwoNUmV2aWV3U2VydmljZRJqCgtMaXN0UmV2aWV3cxIjLnB1bHNlLnJldmlldy52MS5MaXN0UmV2aWV3c1JlcXVlc3QaJC5wdWxzZS5yZXZpZXcudjEuTGlzdFJldmlld3NSZXNwb25zZSIQ0vMYDHJldmlld3M6cmVhZBJkCglHZXRSZXZpZXcSIS5wdWxzZS5yZXZpZXcudjEuR2V0UmV2aWV3UmVxdWVzdBoiLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdSZXNwb25zZSIQ0vMYDHJldmlld3M6cmVhZBJqCgtDbGFpbVJldmlldxIjLnB1bHNlLnJldmlldy52MS5DbGFpbVJldmlld1JlcXVlc3QaJC5wdWxzZS5yZXZpZXcudjEuQ2xhaW1SZXZpZXdSZXNwb25zZSIQ0vMYDHJldmlld3M6d29yaxJwCg1SZXNvbHZlUmV2aWV3EiUucHVsc2UucmV2aWV3LnYxLlJlc29sdmVSZXZpZXdSZXF1ZXN0GiYucHVsc2UucmV2aWV3LnYxLlJlc29sdmVSZXZpZXdSZXNwb25zZSIQ0vMYDHJldmlld3M6d29yaxJ7ChBXYXRjaFJldmlld0Nhc2VzEigucHVsc2UucmV2aWV3LnYxLldhdGNoUmV2aWV3Q2FzZXNSZXF1ZXN0GikucHVsc2UucmV2aWV3LnYxLldhdGNoUmV2aWV3Q2FzZXNSZXNwb25zZSIQ0vMYDHJldmlld3M6cmVhZDABEnUKD0dldFJldmlld1BvbGljeRInLnB1bHNlLnJldmlldy52MS5HZXRSZXZpZXdQb2xpY3lSZXF1ZXN0GigucHVsc2UucmV2aWV3LnYxLkdldFJldmlld1BvbGljeVJlc3BvbnNlIg/S8xgLcG9saWN5OnJlYWQSfwoSVXBkYXRlUmV2aWV3UG9saWN5EioucHVsc2UucmV2aWV3LnYxLlVwZGF0ZVJldmlld1BvbGljeVJlcXVlc3QaKy5wdWxzZS5yZXZpZXcudjEuVXBkYXRlUmV2aWV3UG9saWN5UmVzcG9uc2UiENLzGAxwb2xpY3k6d3JpdGUavgHK8xgtCgxyZXZpZXdzOnJlYWQSGmxpc3QgYW5kIHJlYWQgcmV2aWV3IGNhc2VzGgECyvMYMQoMcmV2aWV3czp3b3JrEh5jbGFpbSBhbmQgcmVzb2x2ZSByZXZpZXcgY2FzZXMaAQLK8xgoCgtwb2xpY3k6cmVhZBIWcmVhZCB0aGUgcmV2aWV3IHBvbGljeRoBAsrzGCgKDHBvbGljeTp3cml0ZRIYY2hhbmdlIHRoZSByZXZpZXcgcG9saWN5YgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_pulse_common_v1_conversation, file_pulse_common_v1_review, file_pulse_options_v1_options]);
 
 /**
  * Why a case opened (updated as it gathers more messages).
@@ -69,6 +69,14 @@ export type ReviewReasons = Message<"pulse.review.v1.ReviewReasons"> & {
    * @generated from field: double trend_drop_threshold = 6;
    */
   trendDropThreshold: number;
+
+  /**
+   * The words behind each signal, with the message they come from and their UTF-16 offsets in its text, so a
+   * reviewer sees at a glance why the case opened. The first of each signal per message, at most 50.
+   *
+   * @generated from field: repeated pulse.common.v1.SignalEvidence evidence = 7;
+   */
+  evidence: SignalEvidence[];
 };
 
 /**
@@ -481,6 +489,69 @@ export const ResolveReviewResponseSchema: GenMessage<ResolveReviewResponse> = /*
   messageDesc(file_pulse_review_v1_review_service, 10);
 
 /**
+ * Which cases to watch.
+ *
+ * @generated from message pulse.review.v1.WatchReviewCasesRequest
+ */
+export type WatchReviewCasesRequest = Message<"pulse.review.v1.WatchReviewCasesRequest"> & {
+  /**
+   * Only cases in this state. Unset: any state.
+   *
+   * @generated from field: pulse.common.v1.ReviewState state = 1;
+   */
+  state: ReviewState;
+
+  /**
+   * Only cases held by this reviewer (a console's "claimed by me"). Empty: anyone.
+   *
+   * @generated from field: string assignee = 2;
+   */
+  assignee: string;
+};
+
+/**
+ * Describes the message pulse.review.v1.WatchReviewCasesRequest.
+ * Use `create(WatchReviewCasesRequestSchema)` to create a new message.
+ */
+export const WatchReviewCasesRequestSchema: GenMessage<WatchReviewCasesRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_review_v1_review_service, 11);
+
+/**
+ * A case of the snapshot or a change, or the end of the snapshot.
+ *
+ * @generated from message pulse.review.v1.WatchReviewCasesResponse
+ */
+export type WatchReviewCasesResponse = Message<"pulse.review.v1.WatchReviewCasesResponse"> & {
+  /**
+   * The case as it is now. Unset on the message that marks the snapshot complete.
+   *
+   * @generated from field: pulse.review.v1.ReviewCase review = 1;
+   */
+  review?: ReviewCase | undefined;
+
+  /**
+   * True on the one message that follows the snapshot.
+   *
+   * @generated from field: bool snapshot_complete = 2;
+   */
+  snapshotComplete: boolean;
+
+  /**
+   * False when the case no longer matches the filter: the client should drop it.
+   *
+   * @generated from field: bool matches = 3;
+   */
+  matches: boolean;
+};
+
+/**
+ * Describes the message pulse.review.v1.WatchReviewCasesResponse.
+ * Use `create(WatchReviewCasesResponseSchema)` to create a new message.
+ */
+export const WatchReviewCasesResponseSchema: GenMessage<WatchReviewCasesResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_review_v1_review_service, 12);
+
+/**
  * How long a case may stay OPEN before it is re-notified.
  *
  * @generated from message pulse.review.v1.SlaRule
@@ -506,7 +577,7 @@ export type SlaRule = Message<"pulse.review.v1.SlaRule"> & {
  * Use `create(SlaRuleSchema)` to create a new message.
  */
 export const SlaRuleSchema: GenMessage<SlaRule> = /*@__PURE__*/
-  messageDesc(file_pulse_review_v1_review_service, 11);
+  messageDesc(file_pulse_review_v1_review_service, 13);
 
 /**
  * What makes a conversation amiss.
@@ -522,8 +593,9 @@ export type ReviewPolicy = Message<"pulse.review.v1.ReviewPolicy"> & {
   scoreThreshold: number;
 
   /**
-   * Signals that open a case on their own, whatever the score. Default: cancellation, refund, legal threat,
-   * abusive language, human request, repeated contact.
+   * Signals that open a case, whatever the score (on their own, unless signal_weights weighs them below 1).
+   * Default: cancellation, refund, legal threat, repeated contact, abusive language, human request, billing
+   * dispute, service failure, public threat, sarcasm, privacy request, souring.
    *
    * @generated from field: repeated pulse.common.v1.EscalationSignal case_signals = 2;
    */
@@ -572,6 +644,14 @@ export type ReviewPolicy = Message<"pulse.review.v1.ReviewPolicy"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 8;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * How much each case signal counts, 0..1: a message is amiss when the weights of its case signals add up to 1
+   * or more. A case signal without a weight here counts 1 (on its own it opens a case); one weight per signal.
+   *
+   * @generated from field: repeated pulse.common.v1.SignalWeight signal_weights = 9;
+   */
+  signalWeights: SignalWeight[];
 };
 
 /**
@@ -579,7 +659,7 @@ export type ReviewPolicy = Message<"pulse.review.v1.ReviewPolicy"> & {
  * Use `create(ReviewPolicySchema)` to create a new message.
  */
 export const ReviewPolicySchema: GenMessage<ReviewPolicy> = /*@__PURE__*/
-  messageDesc(file_pulse_review_v1_review_service, 12);
+  messageDesc(file_pulse_review_v1_review_service, 14);
 
 /**
  * Reads the policy.
@@ -594,7 +674,7 @@ export type GetReviewPolicyRequest = Message<"pulse.review.v1.GetReviewPolicyReq
  * Use `create(GetReviewPolicyRequestSchema)` to create a new message.
  */
 export const GetReviewPolicyRequestSchema: GenMessage<GetReviewPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_pulse_review_v1_review_service, 13);
+  messageDesc(file_pulse_review_v1_review_service, 15);
 
 /**
  * The policy.
@@ -615,7 +695,7 @@ export type GetReviewPolicyResponse = Message<"pulse.review.v1.GetReviewPolicyRe
  * Use `create(GetReviewPolicyResponseSchema)` to create a new message.
  */
 export const GetReviewPolicyResponseSchema: GenMessage<GetReviewPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_review_v1_review_service, 14);
+  messageDesc(file_pulse_review_v1_review_service, 16);
 
 /**
  * Changes the policy.
@@ -631,8 +711,8 @@ export type UpdateReviewPolicyRequest = Message<"pulse.review.v1.UpdateReviewPol
   policy?: ReviewPolicy | undefined;
 
   /**
-   * Fields to change, by their proto names: score_threshold, case_signals, trend_drop, cooldown, slas, topic
-   * (in JSON the camelCase form, e.g. "scoreThreshold,cooldown"). Required. A named field replaces the stored
+   * Fields to change, by their proto names: score_threshold, case_signals, trend_drop, cooldown, slas, topic,
+   * signal_weights (in JSON the camelCase form, e.g. "scoreThreshold,cooldown"). Required. A named field replaces the stored
    * value (a named list replaces the whole list); version and updated_at are output only and cannot be named.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
@@ -645,7 +725,7 @@ export type UpdateReviewPolicyRequest = Message<"pulse.review.v1.UpdateReviewPol
  * Use `create(UpdateReviewPolicyRequestSchema)` to create a new message.
  */
 export const UpdateReviewPolicyRequestSchema: GenMessage<UpdateReviewPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_pulse_review_v1_review_service, 15);
+  messageDesc(file_pulse_review_v1_review_service, 17);
 
 /**
  * The policy after the change.
@@ -666,7 +746,7 @@ export type UpdateReviewPolicyResponse = Message<"pulse.review.v1.UpdateReviewPo
  * Use `create(UpdateReviewPolicyResponseSchema)` to create a new message.
  */
 export const UpdateReviewPolicyResponseSchema: GenMessage<UpdateReviewPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_pulse_review_v1_review_service, 16);
+  messageDesc(file_pulse_review_v1_review_service, 18);
 
 /**
  * Review cases and the policy that opens them.
@@ -718,6 +798,21 @@ export const ReviewService: GenService<{
     methodKind: "unary";
     input: typeof ResolveReviewRequestSchema;
     output: typeof ResolveReviewResponseSchema;
+  },
+  /**
+   * Streams the cases matching the filter: first a snapshot of those that match now (up to 500, oldest first),
+   * then one message marking the snapshot complete, then every change to a case that matches, or that was sent
+   * before and no longer matches (e.g. claimed while watching OPEN cases), so a client can drop it. Changes arrive
+   * within a second (REVIEW_WATCH_POLL_MS), changes made by this replica at once; changes made in quick succession
+   * may be coalesced into one message carrying the latest case. An SLA reminder alone is not a change. The stream
+   * ends after REVIEW_WATCH_MAX_SECONDS (30 minutes by default); the client may reconnect.
+   *
+   * @generated from rpc pulse.review.v1.ReviewService.WatchReviewCases
+   */
+  watchReviewCases: {
+    methodKind: "server_streaming";
+    input: typeof WatchReviewCasesRequestSchema;
+    output: typeof WatchReviewCasesResponseSchema;
   },
   /**
    * Returns the policy that decides when a case opens.

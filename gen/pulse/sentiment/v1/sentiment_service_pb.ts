@@ -48,7 +48,7 @@ export const AnalyzeRequestSchema: GenMessage<AnalyzeRequest> = /*@__PURE__*/
  */
 export type AnalyzeResponse = Message<"pulse.sentiment.v1.AnalyzeResponse"> & {
   /**
-   * Score, label, proportions and signals.
+   * Score, label, proportions, signals with their evidence, and the language the text was read in.
    *
    * @generated from field: pulse.common.v1.Sentiment sentiment = 1;
    */

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pulse/status/v1/status_service.proto.
  */
 export const file_pulse_status_v1_status_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRwdWxzZS9zdGF0dXMvdjEvc3RhdHVzX3NlcnZpY2UucHJvdG8SD3B1bHNlLnN0YXR1cy52MSKYAQoMU3RhdHVzQ2hhbmdlEi0KBXN0YXRlGAEgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2F0dGVtcHQYAyABKAUSEAoIcHJvdmlkZXIYBCABKAkSDgoGcmVhc29uGAUgASgJIqMCCg5EZWxpdmVyeVN0YXR1cxITCgtkZWxpdmVyeV9pZBgBIAEoCRIpCgdjaGFubmVsGAIgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSLQoFc3RhdGUYAyABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIQCghwcm92aWRlchgEIAEoCRIPCgdhdHRlbXB0GAUgASgFEg4KBnJlYXNvbhgGIAEoCRIPCgd1c2VyX2lkGAcgASgJEi4KB2hpc3RvcnkYCCADKAsyHS5wdWxzZS5zdGF0dXMudjEuU3RhdHVzQ2hhbmdlEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIukCChJOb3RpZmljYXRpb25TdGF0dXMSFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEi0KBXN0YXRlGAIgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSKwoIcHJpb3JpdHkYAyABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSGQoRbm90aWZpY2F0aW9uX3R5cGUYBCABKAkSLQoJcmVjaXBpZW50GAUgASgLMhoucHVsc2UuY29tbW9uLnYxLlJlY2lwaWVudBIzCgpkZWxpdmVyaWVzGAYgAygLMh8ucHVsc2Uuc3RhdHVzLnYxLkRlbGl2ZXJ5U3RhdHVzEi8KC2FjY2VwdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIrChBHZXRTdGF0dXNSZXF1ZXN0EhcKD25vdGlmaWNhdGlvbl9pZBgBIAEoCSJIChFHZXRTdGF0dXNSZXNwb25zZRIzCgZzdGF0dXMYASABKAsyIy5wdWxzZS5zdGF0dXMudjEuTm90aWZpY2F0aW9uU3RhdHVzIk0KEldhdGNoU3RhdHVzUmVxdWVzdBIZCg9ub3RpZmljYXRpb25faWQYASABKAlIABIRCgd1c2VyX2lkGAIgASgJSABCCQoHc3ViamVjdCJKChNXYXRjaFN0YXR1c1Jlc3BvbnNlEjMKBnN0YXR1cxgBIAEoCzIjLnB1bHNlLnN0YXR1cy52MS5Ob3RpZmljYXRpb25TdGF0dXMi3gIKCUluYm94SXRlbRIXCg9ub3RpZmljYXRpb25faWQYASABKAkSEwoLZGVsaXZlcnlfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSDAoEYm9keRgEIAEoCRIyCgRkYXRhGAUgAygLMiQucHVsc2Uuc3RhdHVzLnYxLkluYm94SXRlbS5EYXRhRW50cnkSKwoIcHJpb3JpdHkYBiABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSGQoRbm90aWZpY2F0aW9uX3R5cGUYByABKAkSMAoMZGVsaXZlcmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdyZWFkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBorCglEYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJfChBMaXN0SW5ib3hSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEwoLdW5yZWFkX29ubHkYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkibQoRTGlzdEluYm94UmVzcG9uc2USKQoFaXRlbXMYASADKAsyGi5wdWxzZS5zdGF0dXMudjEuSW5ib3hJdGVtEhQKDHVucmVhZF9jb3VudBgCIAEoBRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiPAoPTWFya1JlYWRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSGAoQbm90aWZpY2F0aW9uX2lkcxgCIAMoCSI+ChBNYXJrUmVhZFJlc3BvbnNlEhQKDG1hcmtlZF9jb3VudBgBIAEoBRIUCgx1bnJlYWRfY291bnQYAiABKAUiRAoXR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QSKQoGd2luZG93GAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkoKClN0YXRlQ291bnQSLQoFc3RhdGUYASABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRINCgVjb3VudBgCIAEoAyLrAQoNRGVsaXZlcnlTdGF0cxIpCgdjaGFubmVsGAEgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYAiABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDQoFdG90YWwYAyABKAMSKwoGc3RhdGVzGAQgAygLMhsucHVsc2Uuc3RhdHVzLnYxLlN0YXRlQ291bnQSFgoObGF0ZW5jeV9wNTBfbXMYBSABKAESFgoObGF0ZW5jeV9wOTVfbXMYBiABKAESFgoObGF0ZW5jeV9wOTlfbXMYByABKAEiqwEKGEdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZRItCgVzdGF0cxgBIAMoCzIeLnB1bHNlLnN0YXR1cy52MS5EZWxpdmVyeVN0YXRzEjAKDHdpbmRvd19zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy7gcKDVN0YXR1c1NlcnZpY2USYwoJR2V0U3RhdHVzEiEucHVsc2Uuc3RhdHVzLnYxLkdldFN0YXR1c1JlcXVlc3QaIi5wdWxzZS5zdGF0dXMudjEuR2V0U3RhdHVzUmVzcG9uc2UiD9LzGAtzdGF0dXM6cmVhZBJrCgtXYXRjaFN0YXR1cxIjLnB1bHNlLnN0YXR1cy52MS5XYXRjaFN0YXR1c1JlcXVlc3QaJC5wdWxzZS5zdGF0dXMudjEuV2F0Y2hTdGF0dXNSZXNwb25zZSIP0vMYC3N0YXR1czpyZWFkMAESYgoJTGlzdEluYm94EiEucHVsc2Uuc3RhdHVzLnYxLkxpc3RJbmJveFJlcXVlc3QaIi5wdWxzZS5zdGF0dXMudjEuTGlzdEluYm94UmVzcG9uc2UiDtLzGAppbmJveDpyZWFkEmAKCE1hcmtSZWFkEiAucHVsc2Uuc3RhdHVzLnYxLk1hcmtSZWFkUmVxdWVzdBohLnB1bHNlLnN0YXR1cy52MS5NYXJrUmVhZFJlc3BvbnNlIg/S8xgLaW5ib3g6d3JpdGUSdwoQR2V0RGVsaXZlcnlTdGF0cxIoLnB1bHNlLnN0YXR1cy52MS5HZXREZWxpdmVyeVN0YXRzUmVxdWVzdBopLnB1bHNlLnN0YXR1cy52MS5HZXREZWxpdmVyeVN0YXRzUmVzcG9uc2UiDtLzGApzdGF0czpyZWFkGssDyvMYYAoLc3RhdHVzOnJlYWQSTHJlYWQgYW5kIHdhdGNoIGRlbGl2ZXJ5IHN0YXR1cywgb2Ygb25lJ3Mgb3duIG5vdGlmaWNhdGlvbnMgdW5sZXNzIHN0YXR1czphbnkaAwIFBsrzGE4KCnN0YXR1czphbnkSPXdpdGggc3RhdHVzOnJlYWQ6IHRoZSBzdGF0dXMgb2YgYW55IG5vdGlmaWNhdGlvbiBhbmQgYW55IHVzZXIaAQXK8xhcCgppbmJveDpyZWFkEkpyZWFkIGFuIGluLWFwcCBpbmJveCwgb25lJ3Mgb3duIChhbmQgc2hhcmVkIG9uZXMgZ3JhbnRlZCkgdW5sZXNzIGluYm94OmFueRoCAgbK8xhWCgtpbmJveDp3cml0ZRJDbWFyayBpbi1hcHAgbm90aWZpY2F0aW9ucyByZWFkLCBpbiBvbmUncyBvd24gaW5ib3ggdW5sZXNzIGluYm94OmFueRoCAgbK8xgtCglpbmJveDphbnkSIHdpdGggaW5ib3g6cmVhZC93cml0ZTogYW55IGluYm94yvMYJgoKc3RhdHM6cmVhZBIYcmVhZCBkZWxpdmVyeSBzdGF0aXN0aWNzYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_pulse_common_v1_delivery, file_pulse_options_v1_options]);
+  fileDesc("CiRwdWxzZS9zdGF0dXMvdjEvc3RhdHVzX3NlcnZpY2UucHJvdG8SD3B1bHNlLnN0YXR1cy52MSKYAQoMU3RhdHVzQ2hhbmdlEi0KBXN0YXRlGAEgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2F0dGVtcHQYAyABKAUSEAoIcHJvdmlkZXIYBCABKAkSDgoGcmVhc29uGAUgASgJIqMCCg5EZWxpdmVyeVN0YXR1cxITCgtkZWxpdmVyeV9pZBgBIAEoCRIpCgdjaGFubmVsGAIgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSLQoFc3RhdGUYAyABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRIQCghwcm92aWRlchgEIAEoCRIPCgdhdHRlbXB0GAUgASgFEg4KBnJlYXNvbhgGIAEoCRIPCgd1c2VyX2lkGAcgASgJEi4KB2hpc3RvcnkYCCADKAsyHS5wdWxzZS5zdGF0dXMudjEuU3RhdHVzQ2hhbmdlEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIukCChJOb3RpZmljYXRpb25TdGF0dXMSFwoPbm90aWZpY2F0aW9uX2lkGAEgASgJEi0KBXN0YXRlGAIgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSKwoIcHJpb3JpdHkYAyABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSGQoRbm90aWZpY2F0aW9uX3R5cGUYBCABKAkSLQoJcmVjaXBpZW50GAUgASgLMhoucHVsc2UuY29tbW9uLnYxLlJlY2lwaWVudBIzCgpkZWxpdmVyaWVzGAYgAygLMh8ucHVsc2Uuc3RhdHVzLnYxLkRlbGl2ZXJ5U3RhdHVzEi8KC2FjY2VwdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIrChBHZXRTdGF0dXNSZXF1ZXN0EhcKD25vdGlmaWNhdGlvbl9pZBgBIAEoCSJIChFHZXRTdGF0dXNSZXNwb25zZRIzCgZzdGF0dXMYASABKAsyIy5wdWxzZS5zdGF0dXMudjEuTm90aWZpY2F0aW9uU3RhdHVzIk0KEldhdGNoU3RhdHVzUmVxdWVzdBIZCg9ub3RpZmljYXRpb25faWQYASABKAlIABIRCgd1c2VyX2lkGAIgASgJSABCCQoHc3ViamVjdCJKChNXYXRjaFN0YXR1c1Jlc3BvbnNlEjMKBnN0YXR1cxgBIAEoCzIjLnB1bHNlLnN0YXR1cy52MS5Ob3RpZmljYXRpb25TdGF0dXMi3gIKCUluYm94SXRlbRIXCg9ub3RpZmljYXRpb25faWQYASABKAkSEwoLZGVsaXZlcnlfaWQYAiABKAkSDQoFdGl0bGUYAyABKAkSDAoEYm9keRgEIAEoCRIyCgRkYXRhGAUgAygLMiQucHVsc2Uuc3RhdHVzLnYxLkluYm94SXRlbS5EYXRhRW50cnkSKwoIcHJpb3JpdHkYBiABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSGQoRbm90aWZpY2F0aW9uX3R5cGUYByABKAkSMAoMZGVsaXZlcmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdyZWFkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBorCglEYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJfChBMaXN0SW5ib3hSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEwoLdW5yZWFkX29ubHkYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkibQoRTGlzdEluYm94UmVzcG9uc2USKQoFaXRlbXMYASADKAsyGi5wdWxzZS5zdGF0dXMudjEuSW5ib3hJdGVtEhQKDHVucmVhZF9jb3VudBgCIAEoBRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiPAoPTWFya1JlYWRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSGAoQbm90aWZpY2F0aW9uX2lkcxgCIAMoCSI+ChBNYXJrUmVhZFJlc3BvbnNlEhQKDG1hcmtlZF9jb3VudBgBIAEoBRIUCgx1bnJlYWRfY291bnQYAiABKAUiRAoXR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QSKQoGd2luZG93GAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkoKClN0YXRlQ291bnQSLQoFc3RhdGUYASABKA4yHi5wdWxzZS5jb21tb24udjEuRGVsaXZlcnlTdGF0ZRINCgVjb3VudBgCIAEoAyLrAQoNRGVsaXZlcnlTdGF0cxIpCgdjaGFubmVsGAEgASgOMhgucHVsc2UuY29tbW9uLnYxLkNoYW5uZWwSKwoIcHJpb3JpdHkYAiABKA4yGS5wdWxzZS5jb21tb24udjEuUHJpb3JpdHkSDQoFdG90YWwYAyABKAMSKwoGc3RhdGVzGAQgAygLMhsucHVsc2Uuc3RhdHVzLnYxLlN0YXRlQ291bnQSFgoObGF0ZW5jeV9wNTBfbXMYBSABKAESFgoObGF0ZW5jeV9wOTVfbXMYBiABKAESFgoObGF0ZW5jeV9wOTlfbXMYByABKAEiqwEKGEdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZRItCgVzdGF0cxgBIAMoCzIeLnB1bHNlLnN0YXR1cy52MS5EZWxpdmVyeVN0YXRzEjAKDHdpbmRvd19zdGFydBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2AEKD1dlYmhvb2tFbmRwb2ludBITCgtlbmRwb2ludF9pZBgBIAEoCRILCgN1cmwYAiABKAkSGgoSbm90aWZpY2F0aW9uX3R5cGVzGAMgAygJEi4KBnN0YXRlcxgEIAMoDjIeLnB1bHNlLmNvbW1vbi52MS5EZWxpdmVyeVN0YXRlEhMKC2Rlc2NyaXB0aW9uGAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYByABKAkiYgocQ3JlYXRlV2ViaG9va0VuZHBvaW50UmVxdWVzdBIyCghlbmRwb2ludBgBIAEoCzIgLnB1bHNlLnN0YXR1cy52MS5XZWJob29rRW5kcG9pbnQSDgoGc2VjcmV0GAIgASgJImMKHUNyZWF0ZVdlYmhvb2tFbmRwb2ludFJlc3BvbnNlEjIKCGVuZHBvaW50GAEgASgLMiAucHVsc2Uuc3RhdHVzLnYxLldlYmhvb2tFbmRwb2ludBIOCgZzZWNyZXQYAiABKAkiHQobTGlzdFdlYmhvb2tFbmRwb2ludHNSZXF1ZXN0IlMKHExpc3RXZWJob29rRW5kcG9pbnRzUmVzcG9uc2USMwoJZW5kcG9pbnRzGAEgAygLMiAucHVsc2Uuc3RhdHVzLnYxLldlYmhvb2tFbmRwb2ludCIzChxEZWxldGVXZWJob29rRW5kcG9pbnRSZXF1ZXN0EhMKC2VuZHBvaW50X2lkGAEgASgJIjkKHURlbGV0ZVdlYmhvb2tFbmRwb2ludFJlc3BvbnNlEhgKEGRyb3BwZWRfbWVzc2FnZXMYASABKAUi1wEKEVdlYmhvb2tEZWFkTGV0dGVyEhIKCm1lc3NhZ2VfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSFwoPbm90aWZpY2F0aW9uX2lkGAMgASgJEi0KBXN0YXRlGAQgASgOMh4ucHVsc2UuY29tbW9uLnYxLkRlbGl2ZXJ5U3RhdGUSEAoIYXR0ZW1wdHMYBSABKAUSEgoKbGFzdF9lcnJvchgGIAEoCRIrCgdkZWFkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHCh1MaXN0V2ViaG9va0RlYWRMZXR0ZXJzUmVxdWVzdBITCgtlbmRwb2ludF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUiWgoeTGlzdFdlYmhvb2tEZWFkTGV0dGVyc1Jlc3BvbnNlEjgKDGRlYWRfbGV0dGVycxgBIAMoCzIiLnB1bHNlLnN0YXR1cy52MS5XZWJob29rRGVhZExldHRlciJLCh9SZXBsYXlXZWJob29rRGVhZExldHRlcnNSZXF1ZXN0EhMKC21lc3NhZ2VfaWRzGAEgAygJEhMKC2VuZHBvaW50X2lkGAIgASgJIjQKIFJlcGxheVdlYmhvb2tEZWFkTGV0dGVyc1Jlc3BvbnNlEhAKCHJlcGxheWVkGAEgASgFMuQOCg1TdGF0dXNTZXJ2aWNlEmMKCUdldFN0YXR1cxIhLnB1bHNlLnN0YXR1cy52MS5HZXRTdGF0dXNSZXF1ZXN0GiIucHVsc2Uuc3RhdHVzLnYxLkdldFN0YXR1c1Jlc3BvbnNlIg/S8xgLc3RhdHVzOnJlYWQSawoLV2F0Y2hTdGF0dXMSIy5wdWxzZS5zdGF0dXMudjEuV2F0Y2hTdGF0dXNSZXF1ZXN0GiQucHVsc2Uuc3RhdHVzLnYxLldhdGNoU3RhdHVzUmVzcG9uc2UiD9LzGAtzdGF0dXM6cmVhZDABEmIKCUxpc3RJbmJveBIhLnB1bHNlLnN0YXR1cy52MS5MaXN0SW5ib3hSZXF1ZXN0GiIucHVsc2Uuc3RhdHVzLnYxLkxpc3RJbmJveFJlc3BvbnNlIg7S8xgKaW5ib3g6cmVhZBJgCghNYXJrUmVhZBIgLnB1bHNlLnN0YXR1cy52MS5NYXJrUmVhZFJlcXVlc3QaIS5wdWxzZS5zdGF0dXMudjEuTWFya1JlYWRSZXNwb25zZSIP0vMYC2luYm94OndyaXRlEncKEEdldERlbGl2ZXJ5U3RhdHMSKC5wdWxzZS5zdGF0dXMudjEuR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QaKS5wdWxzZS5zdGF0dXMudjEuR2V0RGVsaXZlcnlTdGF0c1Jlc3BvbnNlIg7S8xgKc3RhdHM6cmVhZBKKAQoVQ3JlYXRlV2ViaG9va0VuZHBvaW50Ei0ucHVsc2Uuc3RhdHVzLnYxLkNyZWF0ZVdlYmhvb2tFbmRwb2ludFJlcXVlc3QaLi5wdWxzZS5zdGF0dXMudjEuQ3JlYXRlV2ViaG9va0VuZHBvaW50UmVzcG9uc2UiEtLzGA53ZWJob29rczp3cml0ZRKGAQoUTGlzdFdlYmhvb2tFbmRwb2ludHMSLC5wdWxzZS5zdGF0dXMudjEuTGlzdFdlYmhvb2tFbmRwb2ludHNSZXF1ZXN0Gi0ucHVsc2Uuc3RhdHVzLnYxLkxpc3RXZWJob29rRW5kcG9pbnRzUmVzcG9uc2UiEdLzGA13ZWJob29rczpyZWFkEooBChVEZWxldGVXZWJob29rRW5kcG9pbnQSLS5wdWxzZS5zdGF0dXMudjEuRGVsZXRlV2ViaG9va0VuZHBvaW50UmVxdWVzdBouLnB1bHNlLnN0YXR1cy52MS5EZWxldGVXZWJob29rRW5kcG9pbnRSZXNwb25zZSIS0vMYDndlYmhvb2tzOndyaXRlEowBChZMaXN0V2ViaG9va0RlYWRMZXR0ZXJzEi4ucHVsc2Uuc3RhdHVzLnYxLkxpc3RXZWJob29rRGVhZExldHRlcnNSZXF1ZXN0Gi8ucHVsc2Uuc3RhdHVzLnYxLkxpc3RXZWJob29rRGVhZExldHRlcnNSZXNwb25zZSIR0vMYDXdlYmhvb2tzOnJlYWQSkwEKGFJlcGxheVdlYmhvb2tEZWFkTGV0dGVycxIwLnB1bHNlLnN0YXR1cy52MS5SZXBsYXlXZWJob29rRGVhZExldHRlcnNSZXF1ZXN0GjEucHVsc2Uuc3RhdHVzLnYxLlJlcGxheVdlYmhvb2tEZWFkTGV0dGVyc1Jlc3BvbnNlIhLS8xgOd2ViaG9va3M6d3JpdGUa+QTK8xhhCgtzdGF0dXM6cmVhZBJMcmVhZCBhbmQgd2F0Y2ggZGVsaXZlcnkgc3RhdHVzLCBvZiBvbmUncyBvd24gbm90aWZpY2F0aW9ucyB1bmxlc3Mgc3RhdHVzOmFueRoEAgUGBMrzGE8KCnN0YXR1czphbnkSPXdpdGggc3RhdHVzOnJlYWQ6IHRoZSBzdGF0dXMgb2YgYW55IG5vdGlmaWNhdGlvbiBhbmQgYW55IHVzZXIaAgUEyvMYXAoKaW5ib3g6cmVhZBJKcmVhZCBhbiBpbi1hcHAgaW5ib3gsIG9uZSdzIG93biAoYW5kIHNoYXJlZCBvbmVzIGdyYW50ZWQpIHVubGVzcyBpbmJveDphbnkaAgIGyvMYVgoLaW5ib3g6d3JpdGUSQ21hcmsgaW4tYXBwIG5vdGlmaWNhdGlvbnMgcmVhZCwgaW4gb25lJ3Mgb3duIGluYm94IHVubGVzcyBpbmJveDphbnkaAgIGyvMYLQoJaW5ib3g6YW55EiB3aXRoIGluYm94OnJlYWQvd3JpdGU6IGFueSBpbmJveMrzGCYKCnN0YXRzOnJlYWQSGHJlYWQgZGVsaXZlcnkgc3RhdGlzdGljc8rzGEgKDXdlYmhvb2tzOnJlYWQSNGxpc3Qgc3RhdHVzIHdlYmhvb2sgZW5kcG9pbnRzIGFuZCB0aGVpciBkZWFkIGxldHRlcnMaAQXK8xhcCg53ZWJob29rczp3cml0ZRJHcmVnaXN0ZXIgYW5kIHJlbW92ZSBzdGF0dXMgd2ViaG9vayBlbmRwb2ludHMsIHJlcGxheSB0aGVpciBkZWFkIGxldHRlcnMaAQViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_pulse_common_v1_delivery, file_pulse_options_v1_options]);
 
 /**
  * One step of a delivery's timeline. Only steps that moved the delivery forward are kept: a change that arrives
@@ -682,6 +682,364 @@ export const GetDeliveryStatsResponseSchema: GenMessage<GetDeliveryStatsResponse
   messageDesc(file_pulse_status_v1_status_service, 15);
 
 /**
+ * An endpoint that receives delivery state changes.
+ *
+ * @generated from message pulse.status.v1.WebhookEndpoint
+ */
+export type WebhookEndpoint = Message<"pulse.status.v1.WebhookEndpoint"> & {
+  /**
+   * Its id ("whe_..."). Output only.
+   *
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * Where messages are POSTed: an absolute https URL (at most 2,048 characters) without credentials.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * Only changes of notifications of these types (each 1-64 characters); empty: every type.
+   *
+   * @generated from field: repeated string notification_types = 3;
+   */
+  notificationTypes: string[];
+
+  /**
+   * Only changes into these delivery states; empty: every state.
+   *
+   * @generated from field: repeated pulse.common.v1.DeliveryState states = 4;
+   */
+  states: DeliveryState[];
+
+  /**
+   * A note for people ("billing system", at most 200 characters).
+   *
+   * @generated from field: string description = 5;
+   */
+  description: string;
+
+  /**
+   * When it was registered. Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * Who registered it (the caller's name). Output only.
+   *
+   * @generated from field: string created_by = 7;
+   */
+  createdBy: string;
+};
+
+/**
+ * Describes the message pulse.status.v1.WebhookEndpoint.
+ * Use `create(WebhookEndpointSchema)` to create a new message.
+ */
+export const WebhookEndpointSchema: GenMessage<WebhookEndpoint> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 16);
+
+/**
+ * An endpoint to register.
+ *
+ * @generated from message pulse.status.v1.CreateWebhookEndpointRequest
+ */
+export type CreateWebhookEndpointRequest = Message<"pulse.status.v1.CreateWebhookEndpointRequest"> & {
+  /**
+   * The endpoint; url is required.
+   *
+   * @generated from field: pulse.status.v1.WebhookEndpoint endpoint = 1;
+   */
+  endpoint?: WebhookEndpoint | undefined;
+
+  /**
+   * The signing secret: "whsec_" followed by base64 of 24 to 64 random bytes. Empty: Pulse makes one.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message pulse.status.v1.CreateWebhookEndpointRequest.
+ * Use `create(CreateWebhookEndpointRequestSchema)` to create a new message.
+ */
+export const CreateWebhookEndpointRequestSchema: GenMessage<CreateWebhookEndpointRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 17);
+
+/**
+ * The endpoint registered.
+ *
+ * @generated from message pulse.status.v1.CreateWebhookEndpointResponse
+ */
+export type CreateWebhookEndpointResponse = Message<"pulse.status.v1.CreateWebhookEndpointResponse"> & {
+  /**
+   * As stored.
+   *
+   * @generated from field: pulse.status.v1.WebhookEndpoint endpoint = 1;
+   */
+  endpoint?: WebhookEndpoint | undefined;
+
+  /**
+   * The signing secret ("whsec_..."): returned only here, keep it where the receiver can read it.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message pulse.status.v1.CreateWebhookEndpointResponse.
+ * Use `create(CreateWebhookEndpointResponseSchema)` to create a new message.
+ */
+export const CreateWebhookEndpointResponseSchema: GenMessage<CreateWebhookEndpointResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 18);
+
+/**
+ * Lists endpoints.
+ *
+ * @generated from message pulse.status.v1.ListWebhookEndpointsRequest
+ */
+export type ListWebhookEndpointsRequest = Message<"pulse.status.v1.ListWebhookEndpointsRequest"> & {
+};
+
+/**
+ * Describes the message pulse.status.v1.ListWebhookEndpointsRequest.
+ * Use `create(ListWebhookEndpointsRequestSchema)` to create a new message.
+ */
+export const ListWebhookEndpointsRequestSchema: GenMessage<ListWebhookEndpointsRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 19);
+
+/**
+ * The endpoints.
+ *
+ * @generated from message pulse.status.v1.ListWebhookEndpointsResponse
+ */
+export type ListWebhookEndpointsResponse = Message<"pulse.status.v1.ListWebhookEndpointsResponse"> & {
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated pulse.status.v1.WebhookEndpoint endpoints = 1;
+   */
+  endpoints: WebhookEndpoint[];
+};
+
+/**
+ * Describes the message pulse.status.v1.ListWebhookEndpointsResponse.
+ * Use `create(ListWebhookEndpointsResponseSchema)` to create a new message.
+ */
+export const ListWebhookEndpointsResponseSchema: GenMessage<ListWebhookEndpointsResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 20);
+
+/**
+ * An endpoint to remove.
+ *
+ * @generated from message pulse.status.v1.DeleteWebhookEndpointRequest
+ */
+export type DeleteWebhookEndpointRequest = Message<"pulse.status.v1.DeleteWebhookEndpointRequest"> & {
+  /**
+   * Its id. Required.
+   *
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+};
+
+/**
+ * Describes the message pulse.status.v1.DeleteWebhookEndpointRequest.
+ * Use `create(DeleteWebhookEndpointRequestSchema)` to create a new message.
+ */
+export const DeleteWebhookEndpointRequestSchema: GenMessage<DeleteWebhookEndpointRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 21);
+
+/**
+ * The removal.
+ *
+ * @generated from message pulse.status.v1.DeleteWebhookEndpointResponse
+ */
+export type DeleteWebhookEndpointResponse = Message<"pulse.status.v1.DeleteWebhookEndpointResponse"> & {
+  /**
+   * Messages not yet sent that were dropped with it.
+   *
+   * @generated from field: int32 dropped_messages = 1;
+   */
+  droppedMessages: number;
+};
+
+/**
+ * Describes the message pulse.status.v1.DeleteWebhookEndpointResponse.
+ * Use `create(DeleteWebhookEndpointResponseSchema)` to create a new message.
+ */
+export const DeleteWebhookEndpointResponseSchema: GenMessage<DeleteWebhookEndpointResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 22);
+
+/**
+ * A message every attempt of which failed.
+ *
+ * @generated from message pulse.status.v1.WebhookDeadLetter
+ */
+export type WebhookDeadLetter = Message<"pulse.status.v1.WebhookDeadLetter"> & {
+  /**
+   * The message id (its webhook-id header).
+   *
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * The endpoint.
+   *
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+
+  /**
+   * The notification it is about.
+   *
+   * @generated from field: string notification_id = 3;
+   */
+  notificationId: string;
+
+  /**
+   * The delivery state change it carries.
+   *
+   * @generated from field: pulse.common.v1.DeliveryState state = 4;
+   */
+  state: DeliveryState;
+
+  /**
+   * Attempts made.
+   *
+   * @generated from field: int32 attempts = 5;
+   */
+  attempts: number;
+
+  /**
+   * What the last attempt got ("HTTP 500", "timeout after 10000 ms", "address 10.0.0.8 is private", ...).
+   *
+   * @generated from field: string last_error = 6;
+   */
+  lastError: string;
+
+  /**
+   * When it was dead-lettered.
+   *
+   * @generated from field: google.protobuf.Timestamp dead_at = 7;
+   */
+  deadAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message pulse.status.v1.WebhookDeadLetter.
+ * Use `create(WebhookDeadLetterSchema)` to create a new message.
+ */
+export const WebhookDeadLetterSchema: GenMessage<WebhookDeadLetter> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 23);
+
+/**
+ * Dead letters to list.
+ *
+ * @generated from message pulse.status.v1.ListWebhookDeadLettersRequest
+ */
+export type ListWebhookDeadLettersRequest = Message<"pulse.status.v1.ListWebhookDeadLettersRequest"> & {
+  /**
+   * Only this endpoint's; empty: every endpoint's.
+   *
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * At most this many (1-500, default 100).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message pulse.status.v1.ListWebhookDeadLettersRequest.
+ * Use `create(ListWebhookDeadLettersRequestSchema)` to create a new message.
+ */
+export const ListWebhookDeadLettersRequestSchema: GenMessage<ListWebhookDeadLettersRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 24);
+
+/**
+ * The dead letters.
+ *
+ * @generated from message pulse.status.v1.ListWebhookDeadLettersResponse
+ */
+export type ListWebhookDeadLettersResponse = Message<"pulse.status.v1.ListWebhookDeadLettersResponse"> & {
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated pulse.status.v1.WebhookDeadLetter dead_letters = 1;
+   */
+  deadLetters: WebhookDeadLetter[];
+};
+
+/**
+ * Describes the message pulse.status.v1.ListWebhookDeadLettersResponse.
+ * Use `create(ListWebhookDeadLettersResponseSchema)` to create a new message.
+ */
+export const ListWebhookDeadLettersResponseSchema: GenMessage<ListWebhookDeadLettersResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 25);
+
+/**
+ * Dead letters to send again: those named, or every one of an endpoint.
+ *
+ * @generated from message pulse.status.v1.ReplayWebhookDeadLettersRequest
+ */
+export type ReplayWebhookDeadLettersRequest = Message<"pulse.status.v1.ReplayWebhookDeadLettersRequest"> & {
+  /**
+   * Message ids (at most 500).
+   *
+   * @generated from field: repeated string message_ids = 1;
+   */
+  messageIds: string[];
+
+  /**
+   * Or every dead letter of this endpoint.
+   *
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+};
+
+/**
+ * Describes the message pulse.status.v1.ReplayWebhookDeadLettersRequest.
+ * Use `create(ReplayWebhookDeadLettersRequestSchema)` to create a new message.
+ */
+export const ReplayWebhookDeadLettersRequestSchema: GenMessage<ReplayWebhookDeadLettersRequest> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 26);
+
+/**
+ * The replay.
+ *
+ * @generated from message pulse.status.v1.ReplayWebhookDeadLettersResponse
+ */
+export type ReplayWebhookDeadLettersResponse = Message<"pulse.status.v1.ReplayWebhookDeadLettersResponse"> & {
+  /**
+   * Messages queued again.
+   *
+   * @generated from field: int32 replayed = 1;
+   */
+  replayed: number;
+};
+
+/**
+ * Describes the message pulse.status.v1.ReplayWebhookDeadLettersResponse.
+ * Use `create(ReplayWebhookDeadLettersResponseSchema)` to create a new message.
+ */
+export const ReplayWebhookDeadLettersResponseSchema: GenMessage<ReplayWebhookDeadLettersResponse> = /*@__PURE__*/
+  messageDesc(file_pulse_status_v1_status_service, 27);
+
+/**
  * Delivery timelines, the in-app inbox and delivery statistics.
  *
  * @generated from service pulse.status.v1.StatusService
@@ -747,6 +1105,65 @@ export const StatusService: GenService<{
     methodKind: "unary";
     input: typeof GetDeliveryStatsRequestSchema;
     output: typeof GetDeliveryStatsResponseSchema;
+  },
+  /**
+   * Registers an endpoint that receives every delivery state change (matching its filters) as an HTTP POST of JSON,
+   * signed by the Standard Webhooks convention: headers webhook-id (the message id, the same on every retry),
+   * webhook-timestamp (Unix seconds of this attempt) and webhook-signature ("v1," + base64 of HMAC-SHA256 over
+   * "<id>.<timestamp>.<body>" with the secret's bytes). Messages are sent at least once, in order per notification
+   * (a message waits until the one before it for the same notification was accepted or dead-lettered), retried
+   * with exponential backoff on a non-2xx answer, a timeout or a network error, and dead-lettered after the last
+   * attempt. The URL must be https (http only where PULSE_WEBHOOK_ALLOW_HTTP=true) and its host must not resolve to
+   * a loopback, link-local, private or otherwise non-public address (unless PULSE_WEBHOOK_ALLOW_PRIVATE=true); the
+   * check is made again on each send, after DNS resolution, and the connection goes to the address checked.
+   * Errors: invalid_argument naming the field.
+   *
+   * @generated from rpc pulse.status.v1.StatusService.CreateWebhookEndpoint
+   */
+  createWebhookEndpoint: {
+    methodKind: "unary";
+    input: typeof CreateWebhookEndpointRequestSchema;
+    output: typeof CreateWebhookEndpointResponseSchema;
+  },
+  /**
+   * Lists the endpoints, oldest first. Secrets are not returned.
+   *
+   * @generated from rpc pulse.status.v1.StatusService.ListWebhookEndpoints
+   */
+  listWebhookEndpoints: {
+    methodKind: "unary";
+    input: typeof ListWebhookEndpointsRequestSchema;
+    output: typeof ListWebhookEndpointsResponseSchema;
+  },
+  /**
+   * Removes an endpoint; its messages not yet sent are dropped. not_found when there is none.
+   *
+   * @generated from rpc pulse.status.v1.StatusService.DeleteWebhookEndpoint
+   */
+  deleteWebhookEndpoint: {
+    methodKind: "unary";
+    input: typeof DeleteWebhookEndpointRequestSchema;
+    output: typeof DeleteWebhookEndpointResponseSchema;
+  },
+  /**
+   * Lists messages that were dead-lettered (every attempt failed), oldest first, optionally of one endpoint.
+   *
+   * @generated from rpc pulse.status.v1.StatusService.ListWebhookDeadLetters
+   */
+  listWebhookDeadLetters: {
+    methodKind: "unary";
+    input: typeof ListWebhookDeadLettersRequestSchema;
+    output: typeof ListWebhookDeadLettersResponseSchema;
+  },
+  /**
+   * Sends dead-lettered messages again (same webhook-id, attempts start over), those named or all of one endpoint.
+   *
+   * @generated from rpc pulse.status.v1.StatusService.ReplayWebhookDeadLetters
+   */
+  replayWebhookDeadLetters: {
+    methodKind: "unary";
+    input: typeof ReplayWebhookDeadLettersRequestSchema;
+    output: typeof ReplayWebhookDeadLettersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pulse_status_v1_status_service, 0);
