@@ -359,3 +359,29 @@ describe('groups and routes to people', () => {
     }
   });
 });
+
+describe('topic subscriptions', () => {
+  it("subscribes a person to alert topics, whose alerts then reach them through their own preferences", async () => {
+    expect(await api.listTopicSubscriptions({ userId: 'sue' })).toMatchObject({ subscribedTopics: [], availableTopics: ['pricing', 'review', 'sales'] });
+    const { subscribedTopics } = await api.updateTopicSubscriptions({ userId: 'sue', subscribe: ['sales', 'pricing', 'sales'] });
+    expect(subscribedTopics).toEqual(['pricing', 'sales']);
+    const { plans } = await api.resolveDelivery({ recipient: { target: { case: 'topic', value: 'sales' } }, notificationType: 'lead' });
+    expect(plans.map((p) => [Channel[p.channel], p.address, p.userId])).toEqual([
+      ['SLACK', '#sales', ''],
+      ['IN_APP', 'sue', 'sue'], // the defaults: in-app
+    ]);
+    expect((await api.updateTopicSubscriptions({ userId: 'sue', unsubscribe: ['sales', 'review'] })).subscribedTopics).toEqual(['pricing']);
+    // The topic's own routes stay; only the one naming her went.
+    expect((await api.listTopicRoutes({ topic: 'sales' })).routes.map((r) => r.target)).toEqual(['#sales']);
+  });
+
+  it('refuses unknown topics and a topic in both lists, naming them', async () => {
+    expect(await failureOf(api.updateTopicSubscriptions({ userId: 'sue', subscribe: ['legal', 'sales', 'hr'] }))).toBe(
+      'FailedPrecondition: no topic "legal", "hr" to subscribe to; topics with a route: pricing, review, sales',
+    );
+    expect(await failureOf(api.updateTopicSubscriptions({ userId: 'sue', subscribe: ['sales'], unsubscribe: ['sales', 'Bad Name'] }))).toBe(
+      'InvalidArgument: unsubscribe[0]: "sales" is also in subscribe; unsubscribe[1]: must be 1-64 lower-case letters, digits, \'.\', \'_\' or \'-\' (got "Bad Name")',
+    );
+    expect((await api.listTopicSubscriptions({ userId: 'sue' })).subscribedTopics).toEqual([]);
+  });
+});

@@ -4,6 +4,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
+import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { PreferencesChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import {
   DeliveryPlanSchema,
@@ -26,9 +27,9 @@ import { deviceHandlers } from './devices-handlers.js';
 import type { DevicesRepository } from './devices.js';
 import { type Plan, planDelivery, routesOfKind, usersOf } from './plan.js';
 import type { PreferencesDoc, PreferencesRepository } from './preferences.js';
-import { type RouteDoc, type RoutesRepository, targetKindOf } from './routes.js';
+import { type RouteDoc, type RouteKey, type RoutesRepository, targetKindOf } from './routes.js';
 import { DEFAULT_PREFERENCES, toPreferences, type UserPreferences } from './user-preferences.js';
-import { checkGroup, checkResolve, checkRoute } from './validate.js';
+import { checkGroup, checkResolve, checkRoute, checkSubscriptions } from './validate.js';
 
 export interface PreferenceDeps {
   preferences: PreferencesRepository;
@@ -128,6 +129,36 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
       return { remainingRoutes: remaining };
     },
 
+    async listTopicSubscriptions(req, ctx) {
+      new Validator().id('user_id', req.userId).check();
+      requireUser(ctx.values, 'preferences', req.userId);
+      const [subscribedTopics, availableTopics] = await Promise.all([subscriptionsOf(req.userId), deps.routes.topics()]);
+      return { subscribedTopics, availableTopics };
+    },
+
+    async updateTopicSubscriptions(req, ctx) {
+      const v = new Validator();
+      v.id('user_id', req.userId);
+      checkSubscriptions(v, req.subscribe, req.unsubscribe);
+      v.check();
+      requireUser(ctx.values, 'preferences', req.userId);
+      const known = new Set(await deps.routes.topics());
+      const unknown = [...new Set(req.subscribe)].filter((topic) => !known.has(topic));
+      if (unknown.length > 0) {
+        throw failedPrecondition(`no topic ${unknown.map((t) => `"${t}"`).join(', ')} to subscribe to; topics with a route: ${[...known].join(', ') || 'none'}`);
+      }
+      await deps.transaction(async (tx) => {
+        const at = now();
+        for (const topic of new Set(req.subscribe)) {
+          if ((await deps.routes.upsert(tx, subscription(topic, req.userId), at)).created) await changed(tx, at, { case: 'topic', value: topic });
+        }
+        for (const topic of new Set(req.unsubscribe)) {
+          if (await deps.routes.delete(tx, subscription(topic, req.userId))) await changed(tx, at, { case: 'topic', value: topic });
+        }
+      });
+      return { subscribedTopics: await subscriptionsOf(req.userId) };
+    },
+
     async listTopicRoutes(req) {
       new Validator().name('topic', req.topic, { optional: true }).check();
       const [routes, topics] = await Promise.all([deps.routes.list(req.topic || undefined), deps.routes.topics()]);
@@ -190,6 +221,13 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
     },
   };
 
+  /** Topics whose primary route names the user, sorted. */
+  async function subscriptionsOf(userId: string): Promise<string[]> {
+    const routes = await deps.routes.list();
+    const mine = routes.filter((r) => targetKindOf(r) === RouteTargetKind.USER && r.target === userId && (r.kind || RouteKind.PRIMARY) === RouteKind.PRIMARY);
+    return [...new Set(mine.map((r) => r.topic))].sort();
+  }
+
   /** The people the routes name: their groups' members and everyone's stored preferences. */
   async function routedPeople(routes: readonly RouteDoc[]) {
     const groupNames = routes.filter((route) => route.targetKind === RouteTargetKind.GROUP).map((route) => route.target);
@@ -200,6 +238,11 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
     const preferences = new Map(userIds.map((id) => [id, withDevices(byUser.get(id) ?? DEFAULT_PREFERENCES, devices.get(id))]));
     return { preferences, groups };
   }
+}
+
+/** A subscription is the topic's primary route naming the user. */
+function subscription(topic: string, userId: string): RouteKey {
+  return { topic, channel: Channel.UNSPECIFIED, target: userId, kind: RouteKind.PRIMARY, targetKind: RouteTargetKind.USER };
 }
 
 function toGroup(doc: GroupDoc) {

@@ -159,6 +159,14 @@ describe('preferences', () => {
     check('UpdatePreferences(alice)', who, write, allowed, 'preferences:any');
   });
 
+  it("subscribes only oneself to alert topics, unless preferences:any", async () => {
+    const subscribe = (who: Who) => outcome(() => as[who].preference.updateTopicSubscriptions({ userId: 'alice', subscribe: ['sales'] }));
+    check('UpdateTopicSubscriptions(alice)', 'alice', await subscribe('alice'), true);
+    check('UpdateTopicSubscriptions(alice)', 'bob', await subscribe('bob'), false, 'preferences:any');
+    check('ListTopicSubscriptions(alice)', 'bob', await outcome(() => as.bob.preference.listTopicSubscriptions({ userId: 'alice' })), false, 'preferences:any');
+    check('ListTopicSubscriptions(alice)', 'pref-admin', await outcome(() => as['pref-admin'].preference.listTopicSubscriptions({ userId: 'alice' })), true);
+  });
+
   it('a shared inbox grants no preferences', async () => {
     check('GetPreferences(reviewers)', 'ann', await outcome(() => as.ann.preference.getPreferences({ userId: 'reviewers' })), false, 'preferences:any');
     check('GetPreferences(ann)', 'ann', await outcome(() => as.ann.preference.getPreferences({ userId: 'ann' })), true);

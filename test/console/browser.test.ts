@@ -208,7 +208,7 @@ describe('the console in a browser', () => {
     expect(c.problems).toEqual([]);
   }, FLOW_MS);
 
-  it('an admin edits and previews a template, shown as text; a user sees and removes a registered device', async () => {
+  it('an admin edits and previews a template, shown as text; a user subscribes to an alert topic and removes a registered device', async () => {
     const ops = await c.signIn('ops');
     await ops.getByRole('link', { name: 'Templates' }).click();
     await ops.getByRole('heading', { name: 'Templates', level: 1 }).waitFor();
@@ -239,6 +239,12 @@ describe('the console in a browser', () => {
     await page.getByRole('link', { name: 'My preferences' }).click();
     const devices = page.getByRole('region', { name: 'My devices for push notifications' });
     await devices.locator('strong', { hasText: 'Firefox on laptop' }).waitFor();
+    // Alice subscribes herself to the sales alerts.
+    const topics = page.getByRole('region', { name: 'My alert topics' });
+    await topics.getByLabel('sales').check();
+    await topics.getByRole('button', { name: 'Save alert topics' }).click();
+    await topics.getByText('Alert topics saved.').waitFor();
+    expect((await c.rig.api.preference.listTopicSubscriptions({ userId: 'alice' })).subscribedTopics).toEqual(['sales']);
     await devices.getByRole('button', { name: 'Remove Firefox on laptop' }).click();
     await devices.getByText('No device is registered for push notifications.').waitFor();
     expect((await c.rig.api.preference.listDevices({ userId: 'alice' })).devices.map((d) => d.deviceId)).not.toContain(device!.deviceId);

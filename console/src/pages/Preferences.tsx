@@ -9,6 +9,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { enumLabel } from '../format';
 import { useSession } from '../session';
 import { Devices } from './Devices';
+import { TopicSubscriptions } from './TopicSubscriptions';
 
 const CHANNELS = [Channel.IN_APP, Channel.EMAIL, Channel.SLACK, Channel.SMS, Channel.PUSH];
 const TIME_ZONES: string[] = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['UTC'];
@@ -158,6 +159,7 @@ export function Preferences() {
         {saved && <p role="status">Saved.</p>}
         <ErrorNote error={update.error} />
       </form>
+      <TopicSubscriptions />
       <Devices />
     </section>
   );
