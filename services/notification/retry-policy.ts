@@ -12,6 +12,7 @@
 // A failed half-open probe does not count against the budget either: it is the breaker testing the provider, and
 // counting it would let one unlucky delivery use up its attempts during a long outage.
 import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { backoffMs as exponentialBackoffMs } from '../platform/backoff.js';
 import { ProviderError } from './providers/provider.js';
 
 export interface RetryPolicy {
@@ -68,10 +69,9 @@ export interface StepContext {
   random?: () => number;
 }
 
-/** Backoff after the n-th counted failure: base * 2^(n-1), capped, with "equal jitter" (half fixed, half random). */
+/** Backoff after the n-th counted failure, with the policy's base and cap (platform/backoff.ts). */
 export function backoffMs(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, failures: number, random = Math.random): number {
-  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, Math.min(failures - 1, 40)));
-  return Math.round(exponential / 2 + random() * (exponential / 2));
+  return exponentialBackoffMs(policy.baseDelayMs, policy.maxDelayMs, failures, random);
 }
 
 export function nextStep(policy: RetryPolicy, state: AttemptState, failure: Failure, ctx: StepContext): NextStep {

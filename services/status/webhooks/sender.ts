@@ -1,10 +1,11 @@
 // Sends pending webhook messages: the head of each notification's line per endpoint, when due, a bounded number at
 // once. A 2xx answer settles a message; anything else (another status, a timeout, a refused address) retries it
-// with exponential backoff and jitter, and the last allowed attempt dead-letters it (ReplayWebhookDeadLetters puts
+// with exponential backoff and jitter (platform/backoff.ts), and the last allowed attempt dead-letters it (ReplayWebhookDeadLetters puts
 // it back). A lease keeps two replicas from sending one message at once; a crash mid-send lets the lease lapse and
 // the message goes again with the same webhook-id: at least once, as receivers are told.
 import { Counter } from 'prom-client';
 import type { EnvReader } from '../../platform/config.js';
+import { backoffMs } from '../../platform/backoff.js';
 import { mapConcurrent } from '../../platform/concurrency.js';
 import type { Logger } from '../../platform/log.js';
 import type { Metrics } from '../../platform/metrics.js';
@@ -33,12 +34,6 @@ export function readWebhookSettings(env: EnvReader): WebhookSettings {
     timeoutMs: env.int('PULSE_WEBHOOK_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
     pollMs: env.int('PULSE_WEBHOOK_POLL_MS', 1_000, { min: 10, max: 60_000 }),
   };
-}
-
-/** The wait before attempt n+1 after n failed ones: base x 2^(n-1), capped, with +-20% jitter. */
-export function backoffAfter(failed: number, settings: Pick<WebhookSettings, 'backoffMs' | 'maxBackoffMs'>, random = Math.random): number {
-  const plain = Math.min(settings.maxBackoffMs, settings.backoffMs * 2 ** Math.min(failed - 1, 30));
-  return Math.round(plain * (0.8 + 0.4 * random()));
 }
 
 const HEADS_PER_RUN = 500;
@@ -83,7 +78,7 @@ export function startWebhookSender(deps: {
       return true;
     }
     const failed = message.attempts + 1;
-    const retryAt = failed < settings.maxAttempts ? new Date(done.getTime() + backoffAfter(failed, settings)) : null;
+    const retryAt = failed < settings.maxAttempts ? new Date(done.getTime() + backoffMs(settings.backoffMs, settings.maxBackoffMs, failed)) : null;
     attempts.inc({ outcome: retryAt ? 'retry' : 'dead' });
     if (!retryAt) log.warn({ endpoint_id: endpoint._id, message_id: message._id, attempts: failed, error }, 'webhook message dead-lettered');
     await messages.failed(message, error, done, retryAt);
