@@ -39,11 +39,21 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export function bounded(err: ConnectError): ConnectError {
   const raw = err.rawMessage;
   LONE_SURROGATE.lastIndex = 0;
-  if (raw.length <= MAX_ERROR_MESSAGE_LENGTH && !LONE_SURROGATE.test(raw)) return err;
+  const carriesResponseHeaders = TRANSPORT_HEADERS.some((name) => err.metadata.has(name));
+  if (raw.length <= MAX_ERROR_MESSAGE_LENGTH && !LONE_SURROGATE.test(raw) && !carriesResponseHeaders) return err;
   const cut = raw.length > MAX_ERROR_MESSAGE_LENGTH ? `${raw.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}…` : raw;
   const details = err.details.filter((d) => 'desc' in d);
-  return new ConnectError(cut.replace(LONE_SURROGATE, '\ufffd'), err.code, err.metadata, details, err.cause);
+  const metadata = new Headers(err.metadata);
+  for (const name of TRANSPORT_HEADERS) metadata.delete(name);
+  return new ConnectError(cut.replace(LONE_SURROGATE, '\ufffd'), err.code, metadata, details, err.cause);
 }
+
+/**
+ * Headers of the HTTP response an error came in on, when a handler passes on a peer's error: sent again they would
+ * describe the wrong message, and HTTP/2 forbids the connection-specific ones (a gRPC caller's stream fails with a
+ * protocol error instead of getting the error).
+ */
+const TRANSPORT_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'content-length', 'content-type', 'date'];
 
 /**
  * Every unary call has a deadline: the caller's, capped at maxMs, or defaultMs when the caller set none. Past it
