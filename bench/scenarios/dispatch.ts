@@ -20,7 +20,7 @@ import type { ServiceName } from '../../services/platform/catalog.js';
 import { benchClients, type Clients } from '../lib/clients.js';
 import type { Context } from '../lib/context.js';
 import { type Due, type LoopReport, openLoop, windowed } from '../lib/load.js';
-import { BenchMesh } from '../lib/mesh.js';
+import { ProcessMesh } from '../../services/all-in-one/process-mesh.js';
 import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
 import { createVhost } from '../../test/support/vhost.js';
 import { openCountingTap, VHOST_PREFIX } from '../lib/rabbit.js';
@@ -170,8 +170,9 @@ async function runDispatchOn(ctx: Context, store: StoreSetup): Promise<DispatchR
   const vhost = await createVhost(VHOST_PREFIX);
   const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...store.env, ...UNLIMITED_RATES };
   log(`dispatch [${store.kind}]: starting six services on vhost ${vhost.name} (${ctx.runtime}; ${store.label})`);
-  const mesh = await BenchMesh.start({
+  const mesh = await ProcessMesh.start({
     amqpUrl: vhost.url,
+    ports: 'free',
     runtime: ctx.runtime,
     env,
     logDir: `${ctx.outDir}/logs/dispatch-${store.kind}`,

@@ -17,7 +17,7 @@ import type { ReviewRequired, SentimentAnalyzed } from '../../gen/pulse/events/v
 import { decodeEvent } from '../../services/platform/bus/events.js';
 import { type Clients, benchClients } from '../lib/clients.js';
 import type { Context } from '../lib/context.js';
-import { BenchMesh } from '../lib/mesh.js';
+import { ProcessMesh } from '../../services/all-in-one/process-mesh.js';
 import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
 import { createVhost } from '../../test/support/vhost.js';
 import { openCountingTap, openTap, type Tap, VHOST_PREFIX } from '../lib/rabbit.js';
@@ -255,8 +255,9 @@ async function runMonitoringOn(ctx: Context, store: StoreSetup): Promise<Monitor
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
   };
   log(`monitoring [${store.kind}]: starting six services on vhost ${vhost.name} (${ctx.runtime}; ${store.label})`);
-  const mesh = await BenchMesh.start({
+  const mesh = await ProcessMesh.start({
     amqpUrl: vhost.url,
+    ports: 'free',
     runtime: ctx.runtime,
     env,
     logDir: `${ctx.outDir}/logs/monitoring-${store.kind}`,

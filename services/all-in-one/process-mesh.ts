@@ -1,15 +1,21 @@
-// The mesh as six separate processes on one RabbitMQ: what `npm run start:mesh` runs locally, and what the
-// cross-process tests drive (kill -9 a service, start it again, watch nothing get lost).
+// The mesh as six separate processes on one RabbitMQ: what `npm run start:mesh` runs locally, what the
+// cross-process tests drive (kill -9 a service, start it again, watch nothing get lost) and what the benchmarks load.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../platform/auth.js';
 import { SERVICE_NAMES, SERVICES, type ServiceName, START_ORDER, urlVariable } from '../platform/catalog.js';
 import { type ServiceIdentities, serviceIdentities } from './identities.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Downstream first, so peers answer and queues exist before their callers and publishers start. */
+/** How long a service may take to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 30_000;
+
+/** The services' TypeScript run through tsx (as the npm scripts do), or the compiled dist/ (`npm run build`). */
+export type Runtime = 'tsx' | 'dist';
 
 export interface ProcessMeshOptions {
   amqpUrl: string;
@@ -17,8 +23,23 @@ export interface ProcessMeshOptions {
   ports?: 'standard' | 'free';
   /** Extra environment for every service (limits, provider settings, OTEL_*). */
   env?: Record<string, string | undefined>;
+  /** Default tsx. */
+  runtime?: Runtime;
   /** Receives each line a service writes (stdout and stderr). Default: prefixed to this process's stdout. */
   onLine?: (service: ServiceName, line: string) => void;
+  /**
+   * Instead of onLine: each service's output goes straight to `<logDir>/<service>.log`, never through this process
+   * (a load generator must not spend its core reading logs).
+   */
+  logDir?: string;
+  /** Every service runs under --cpu-prof and writes its profiles to `<cpuProfDir>/<service>/` when it stops. */
+  cpuProfDir?: string;
+}
+
+/** Node arguments that run a service the way the npm scripts do (telemetry registered first), or its compiled twin. */
+function entryArgs(runtime: Runtime, name: ServiceName): string[] {
+  if (runtime === 'dist') return ['--import', './dist/services/platform/telemetry-register.js', `dist/services/${name}/main.js`];
+  return ['--import', 'tsx', '--import', './services/platform/telemetry-register.ts', `services/${name}/main.ts`];
 }
 
 /** A port free at the moment of asking (another process may take it before it is bound: callers retry). */
@@ -45,6 +66,10 @@ export class ProcessMesh {
   ) {}
 
   static async start(options: ProcessMeshOptions): Promise<ProcessMesh> {
+    if (options.runtime === 'dist' && !existsSync(join(ROOT, 'dist/services/platform/telemetry-register.js'))) {
+      throw new Error('dist/ is missing: run `npm run build` first');
+    }
+    if (options.logDir) mkdirSync(options.logDir, { recursive: true });
     const ports = {} as Record<ServiceName, number>;
     for (const name of SERVICE_NAMES) ports[name] = options.ports === 'free' ? await freePort() : SERVICES[name].port;
     const mesh = new ProcessMesh(options, ports, generateToken(), serviceIdentities());
@@ -90,12 +115,25 @@ export class ProcessMesh {
       OTEL_SERVICE_NAME: `pulse-${name}`,
       ...Object.fromEntries(SERVICE_NAMES.map((peer) => [urlVariable(peer), this.url(peer)])),
     };
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--import', './services/platform/telemetry-register.ts', `services/${name}/main.ts`],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const { cpuProfDir, logDir } = this.options;
+    // One directory per service: the tsx loader thread writes a profile of its own next to the main thread's.
+    const profiling = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, name)}`] : [];
+    const logFile = logDir ? openSync(join(logDir, `${name}.log`), 'a') : undefined;
+    const child = spawn(process.execPath, [...profiling, ...entryArgs(this.options.runtime ?? 'tsx', name)], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', logFile ?? 'pipe', logFile ?? 'pipe'],
+    });
+    if (logFile !== undefined) closeSync(logFile);
     this.children.set(name, child);
+    if (logFile === undefined) this.forwardLines(name, child);
+    child.once('exit', () => {
+      if (this.children.get(name) === child) this.children.delete(name);
+    });
+    await this.waitReady(name, readyTimeoutMs);
+  }
+
+  private forwardLines(name: ServiceName, child: ChildProcess): void {
     const onLine = this.options.onLine ?? ((service, line) => process.stdout.write(`${service.padEnd(12)} | ${line}\n`));
     for (const stream of [child.stdout!, child.stderr!]) {
       let partial = '';
@@ -106,10 +144,6 @@ export class ProcessMesh {
         for (const line of lines) if (line) onLine(name, line);
       });
     }
-    child.once('exit', () => {
-      if (this.children.get(name) === child) this.children.delete(name);
-    });
-    await this.waitReady(name, readyTimeoutMs);
   }
 
   async waitReady(name: ServiceName, timeoutMs = 60_000): Promise<void> {
@@ -143,13 +177,22 @@ export class ProcessMesh {
     this.children.get(name)?.kill(signal);
   }
 
+  /** Process ids per service, for CPU and memory readings. */
+  pids(): Record<string, number[]> {
+    return Object.fromEntries([...this.children].flatMap(([name, child]) => (child.pid ? [[name, [child.pid]]] : [])));
+  }
+
   async restart(name: ServiceName): Promise<void> {
     await this.kill(name);
     await this.startService(name);
   }
 
-  /** Stops every service gracefully (SIGTERM), upstream first. */
+  /** Stops every service gracefully (SIGTERM: CPU profiles are written), upstream first; one that hangs is killed. */
   async stop(): Promise<void> {
-    for (const name of [...START_ORDER].reverse()) await this.kill(name, 'SIGTERM');
+    for (const name of [...START_ORDER].reverse()) {
+      const timer = setTimeout(() => this.signal(name, 'SIGKILL'), STOP_GRACE_MS);
+      await this.kill(name, 'SIGTERM');
+      clearTimeout(timer);
+    }
   }
 }
