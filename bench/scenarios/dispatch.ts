@@ -20,8 +20,8 @@ import type { ServiceName } from '../../services/platform/catalog.js';
 import { benchClients, type Clients } from '../lib/clients.js';
 import type { Context } from '../lib/context.js';
 import { type Due, type LoopReport, openLoop, windowed } from '../lib/load.js';
-import { ProcessMesh } from '../../services/all-in-one/process-mesh.js';
-import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
+import { startScenarioMesh } from '../lib/mesh.js';
+import { waitQuiet } from '../lib/procstat.js';
 import { createVhost } from '../../test/support/vhost.js';
 import { openCountingTap, VHOST_PREFIX } from '../lib/rabbit.js';
 import { log, table } from '../lib/report.js';
@@ -168,20 +168,8 @@ export async function runDispatch(ctx: Context): Promise<{ runs: (DispatchRun & 
 async function runDispatchOn(ctx: Context, store: StoreSetup): Promise<DispatchRun> {
   const p = ctx.profile.dispatch;
   const vhost = await createVhost(VHOST_PREFIX);
-  const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...store.env, ...UNLIMITED_RATES };
-  log(`dispatch [${store.kind}]: starting six services on vhost ${vhost.name} (${ctx.runtime}; ${store.label})`);
-  const mesh = await ProcessMesh.start({
-    amqpUrl: vhost.url,
-    ports: 'free',
-    runtime: ctx.runtime,
-    env,
-    logDir: `${ctx.outDir}/logs/dispatch-${store.kind}`,
-    cpuProfDir: ctx.cpuProf ? `${ctx.outDir}/profiles/dispatch-${store.kind}` : undefined,
-  });
+  const { mesh, env, processes, meter } = await startScenarioMesh(ctx, 'dispatch', store, vhost.url, UNLIMITED_RATES);
   const clients = benchClients(mesh.urls, mesh.token);
-  const broker = brokerPid();
-  const processes = () => ({ ...mesh.pids(), ...(broker ? { rabbitmq: [broker] } : {}), bench: [process.pid] });
-  const meter = new CpuMeter(processes);
   const phases: DispatchPhase[] = [];
   let max: DispatchPhase | undefined;
   let messageCountCheck: MessageCountCheck;

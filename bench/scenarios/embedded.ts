@@ -76,11 +76,17 @@ export interface EmbeddedResult {
     rssStartMb: number;
     rssEndMb: number;
     heapEndMb: number;
+    /** The fits start here (seconds into the soak), once the retention windows have filled. */
+    steadyFromS: number;
     rssSlopeMbPerMin: number;
+    /** Slope through the lowest sample of each half: garbage collection's saw-tooth left out. */
+    rssFloorSlopeMbPerMin: number;
     heapSlopeMbPerMin: number;
+    heapFloorSlopeMbPerMin: number;
     r2: number;
     documentsStart: number;
     documentsEnd: number;
+    documentsSlopePerMin: number;
     /** RSS fitted against documents held: bytes per document, and the slope of what they leave unexplained. */
     bytesPerDocument: number;
     unexplainedSlopeMbPerMin: number;

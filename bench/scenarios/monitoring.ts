@@ -17,8 +17,8 @@ import type { ReviewRequired, SentimentAnalyzed } from '../../gen/pulse/events/v
 import { decodeEvent } from '../../services/platform/bus/events.js';
 import { type Clients, benchClients } from '../lib/clients.js';
 import type { Context } from '../lib/context.js';
-import { ProcessMesh } from '../../services/all-in-one/process-mesh.js';
-import { brokerPid, CpuMeter, waitQuiet } from '../lib/procstat.js';
+import { startScenarioMesh } from '../lib/mesh.js';
+import { waitQuiet } from '../lib/procstat.js';
 import { createVhost } from '../../test/support/vhost.js';
 import { openCountingTap, openTap, type Tap, VHOST_PREFIX } from '../lib/rabbit.js';
 import { type Due, type LoopReport, openLoop, windowed } from '../lib/load.js';
@@ -248,25 +248,8 @@ export async function runMonitoring(ctx: Context): Promise<{ runs: (MonitoringRu
 async function runMonitoringOn(ctx: Context, store: StoreSetup): Promise<MonitoringRun> {
   const p = ctx.profile.monitoring;
   const vhost = await createVhost(VHOST_PREFIX);
-  const env = {
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    ...store.env,
-    OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
-  };
-  log(`monitoring [${store.kind}]: starting six services on vhost ${vhost.name} (${ctx.runtime}; ${store.label})`);
-  const mesh = await ProcessMesh.start({
-    amqpUrl: vhost.url,
-    ports: 'free',
-    runtime: ctx.runtime,
-    env,
-    logDir: `${ctx.outDir}/logs/monitoring-${store.kind}`,
-    cpuProfDir: ctx.cpuProf ? `${ctx.outDir}/profiles/monitoring-${store.kind}` : undefined,
-  });
+  const { mesh, env, processes, meter } = await startScenarioMesh(ctx, 'monitoring', store, vhost.url);
   const clients = benchClients(mesh.urls, mesh.token);
-  const broker = brokerPid();
-  const processes = () => ({ ...mesh.pids(), ...(broker ? { rabbitmq: [broker] } : {}), bench: [process.pid] });
-  const meter = new CpuMeter(processes);
   let current: Tracker | undefined;
   let tap: Tap | undefined;
   const phases: PhaseResult[] = [];

@@ -68,7 +68,7 @@ export async function runRpc(ctx: Context): Promise<{ rows: RpcRow[]; ratios: Re
     try {
       const client = createClient(
         IngestionService,
-        createGrpcTransport({ baseUrl: url, httpVersion: '2', interceptors: kind === 'full' ? [bearer(token)] : [] }),
+        createGrpcTransport({ baseUrl: url, interceptors: kind === 'full' ? [bearer(token)] : [] }),
       );
       const call = () => client.getInteraction({ messageId: MESSAGE_ID });
       const check = await call();
