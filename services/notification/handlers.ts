@@ -1,16 +1,15 @@
 // NotificationService: validate at the edge, then accept (accept.ts), look up, cancel, list and replay.
 import { create } from '@bufbuild/protobuf';
-import { ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import { ConnectError, type ServiceImpl } from '@connectrpc/connect';
 import {
   NotificationService,
   type SendNotificationRequest,
-  type SendNotificationResponse,
   SendNotificationResponseSchema,
   SendNotificationResultSchema,
   SendNotificationsResponseSchema,
 } from '../../gen/pulse/notification/v1/notification_service_pb.js';
 import { RouteKind } from '../../gen/pulse/preference/v1/preference_service_pb.js';
-import { callerKey } from '../platform/auth.js';
+import { callerName } from '../platform/access.js';
 import { asConnectError, codeName, failedPrecondition, notFound } from '../platform/errors.js';
 import type { Logger } from '../platform/log.js';
 import { pageSize, Validator } from '../platform/validate.js';
@@ -40,10 +39,6 @@ export interface HandlerDeps {
   now?: () => Date;
 }
 
-function callerOf(ctx: HandlerContext): string {
-  return ctx.values.get(callerKey)?.name ?? 'anonymous';
-}
-
 export function notificationHandlers(deps: HandlerDeps): ServiceImpl<typeof NotificationService> {
   const now = deps.now ?? (() => new Date());
 
@@ -70,7 +65,7 @@ export function notificationHandlers(deps: HandlerDeps): ServiceImpl<typeof Noti
   return {
     ...deps.templates,
     async sendNotification(req, ctx) {
-      const caller = callerOf(ctx);
+      const caller = callerName(ctx.values);
       const { notification, deliveries, duplicate } = await deps.accept(toAccept(req, new Validator(), caller), { caller });
       return create(SendNotificationResponseSchema, { notification: toNotification(notification, deliveries), duplicate });
     },
@@ -79,7 +74,7 @@ export function notificationHandlers(deps: HandlerDeps): ServiceImpl<typeof Noti
       const v = new Validator();
       v.count('notifications', req.notifications, { min: 1, max: MAX_BATCH });
       v.check();
-      const caller = callerOf(ctx);
+      const caller = callerName(ctx.values);
       // Invalid items are answered at once; the valid ones are accepted together.
       const results = new Array<ReturnType<typeof failed>>(req.notifications.length);
       const valid: { index: number; request: AcceptRequest }[] = [];

@@ -209,7 +209,14 @@ export function notificationModule(overrides: NotificationOverrides = {}): Servi
         start() {
           scheduler.start();
           sampler = startPeriodic({ name: 'lane depth sampler', intervalMs: LANE_DEPTH_INTERVAL_MS, run: sampleLaneDepth, log: rt.log });
-          templateRefresher = startPeriodic({ name: 'template refresh', intervalMs: config.templateRefreshMs, run: () => templates.refresh(), log: rt.log });
+          // Loaded once before serving (above): the first refresh is one interval later.
+          templateRefresher = startPeriodic({
+            name: 'template refresh',
+            intervalMs: config.templateRefreshMs,
+            startAfterMs: config.templateRefreshMs,
+            run: () => templates.refresh(),
+            log: rt.log,
+          });
         },
         async stop() {
           await Promise.all([sampler?.stop(), templateRefresher?.stop(), scheduler.stop()]);

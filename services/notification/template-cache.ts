@@ -13,14 +13,13 @@ import type { OutgoingMessage } from './providers/provider.js';
 import { inboxContent } from './status-events.js';
 import { priorityName, renderFailure, type TemplateVariables } from './template-language.js';
 import { type CompiledTemplate, compileTemplate, localeFallback, type Rendered, renderTemplate } from './template-parts.js';
-import type { TemplateDoc, TemplateRepository } from './templates.js';
+import { type TemplateDoc, templateKeyOf, type TemplateRepository } from './templates.js';
 
 export interface ResolvedTemplate {
   doc: TemplateDoc;
   compiled: CompiledTemplate;
 }
 
-const keyOf = (notificationType: string, channel: Channel, locale: string) => `${notificationType}\u0000${channel}\u0000${locale}`;
 
 export class TemplateCache {
   private snapshot = new Map<string, ResolvedTemplate>();
@@ -53,7 +52,7 @@ export class TemplateCache {
   /** The template for a recipient's locale after the fallback, or null: the fixed layout applies. */
   resolve(notificationType: string, channel: Channel, locale: string): ResolvedTemplate | null {
     for (const candidate of localeFallback(locale)) {
-      const found = this.snapshot.get(keyOf(notificationType, channel, candidate));
+      const found = this.snapshot.get(templateKeyOf(notificationType, channel, candidate));
       if (found) return found;
     }
     return null;
@@ -63,7 +62,7 @@ export class TemplateCache {
     const snapshot = new Map<string, ResolvedTemplate>();
     for (const doc of docs) {
       const compiled = compileTemplate(doc.channel, doc);
-      if ('template' in compiled) snapshot.set(keyOf(doc.notificationType, doc.channel, doc.locale), { doc, compiled: compiled.template });
+      if ('template' in compiled) snapshot.set(templateKeyOf(doc.notificationType, doc.channel, doc.locale), { doc, compiled: compiled.template });
       // Checked on save, so only a template saved by an older, laxer version gets here.
       else this.log.warn({ notification_type: doc.notificationType, template_version: doc.version }, 'stored template no longer compiles; using the fixed layout');
     }

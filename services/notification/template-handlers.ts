@@ -2,7 +2,7 @@
 // templates.ts and used by senders through template-cache.ts.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
 import { Channel, ChannelSchema, Priority, PrioritySchema } from '../../gen/pulse/common/v1/delivery_pb.js';
 import {
   type NotificationService,
@@ -11,7 +11,7 @@ import {
   type Template,
   TemplateSchema,
 } from '../../gen/pulse/notification/v1/notification_service_pb.js';
-import { callerKey } from '../platform/auth.js';
+import { callerName } from '../platform/access.js';
 import { notFound } from '../platform/errors.js';
 import type { Logger } from '../platform/log.js';
 import { Validator } from '../platform/validate.js';
@@ -88,10 +88,6 @@ export function toTemplate(doc: TemplateDoc): Template {
   });
 }
 
-function callerOf(ctx: HandlerContext): string {
-  return ctx.values.get(callerKey)?.name ?? 'anonymous';
-}
-
 export function templateHandlers(deps: TemplateHandlerDeps): TemplateHandlers {
   const now = deps.now ?? (() => new Date());
 
@@ -115,7 +111,7 @@ export function templateHandlers(deps: TemplateHandlerDeps): TemplateHandlers {
     async upsertTemplate(req, ctx) {
       const v = new Validator();
       const { key } = checkTemplate(v, 'template', req.template);
-      const doc = await deps.templates.save(key, sourceOf(req.template as Template), callerOf(ctx), now());
+      const doc = await deps.templates.save(key, sourceOf(req.template as Template), callerName(ctx.values), now());
       await deps.cache.refresh(); // this replica at once; the others on template.changed or their periodic refresh
       return { template: toTemplate(doc) };
     },

@@ -6,6 +6,7 @@
 // content, text parts (subject, SMS, mrkdwn, push, in-app) are left as written.
 import { Liquid, LiquidError, type Template as Parsed } from 'liquidjs';
 import { Priority } from '../../gen/pulse/common/v1/delivery_pb.js';
+import { priorityLabel } from './metrics.js';
 
 /** The variables a notification offers to its templates, by name. */
 export const TEMPLATE_VARIABLES = ['title', 'body', 'data', 'type', 'priority', 'notification_id', 'locale'] as const;
@@ -111,13 +112,7 @@ export function renderFailure(err: unknown): string {
   return describeProblem(problemOf(err));
 }
 
-const PRIORITY_NAMES: Partial<Record<Priority, string>> = {
-  [Priority.LOW]: 'low',
-  [Priority.MEDIUM]: 'medium',
-  [Priority.HIGH]: 'high',
-  [Priority.CRITICAL]: 'critical',
-};
-
+/** A priority as templates see it; a message always has one (MEDIUM when the sender gave none). */
 export function priorityName(priority: Priority): string {
-  return PRIORITY_NAMES[priority] ?? 'medium';
+  return priority === Priority.UNSPECIFIED ? 'medium' : priorityLabel(priority);
 }

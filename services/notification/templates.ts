@@ -10,6 +10,9 @@ import { newId } from '../platform/ids.js';
 import { type Doc, isDuplicateKey, type Store } from '../platform/store/collection.js';
 import type { Transact } from '../platform/unit-of-work.js';
 
+/** One string per template: type, channel and locale (a template's versions share it). */
+export const templateKeyOf = (notificationType: string, channel: Channel, locale: string) => `${notificationType}\u0000${channel}\u0000${locale}`;
+
 /** What a template says, part by part (template-parts.ts says which parts each channel has). */
 export interface TemplateSource {
   title: string;
@@ -63,7 +66,7 @@ export class TemplateRepository {
     });
     const seen = new Set<string>();
     return all.filter((doc) => {
-      const id = `${doc.notificationType}\u0000${doc.channel}\u0000${doc.locale}`;
+      const id = templateKeyOf(doc.notificationType, doc.channel, doc.locale);
       if (seen.has(id)) return false;
       seen.add(id);
       return true;

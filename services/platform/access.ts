@@ -18,6 +18,11 @@ export function callerOf(values: ContextValues): Caller {
   return caller;
 }
 
+/** Who to record as having made a change: the caller's name, `anonymous` when auth is off. */
+export function callerName(values: ContextValues): string {
+  return values.get(callerKey)?.name ?? 'anonymous';
+}
+
 /** The user ids whose `resource` the caller may use without the `:any` scope. */
 export function ownIds(caller: Caller, resource: UserResource): string[] {
   return resource === 'preferences' ? [caller.userId] : [caller.userId, ...caller.inboxes];

@@ -12,9 +12,9 @@ export interface FeedOptions {
   pollMs: number;
   /**
    * How far back each poll looks before the previous one started: covers commits that finish after the change was
-   * stamped, and clock differences between replicas.
+   * stamped, and clock differences between replicas. Default: two polls and a second.
    */
-  overlapMs: number;
+  overlapMs?: number;
   log: Logger;
 }
 
@@ -99,7 +99,7 @@ export class ChangeFeed<N, P = N> {
 
   private async poll(): Promise<void> {
     const started = Date.now();
-    const since = new Date(this.lastPollStart - this.options.overlapMs);
+    const since = new Date(this.lastPollStart - (this.options.overlapMs ?? 2 * this.options.pollMs + 1_000));
     let after = { at: since, id: '' };
     for (;;) {
       const records = await this.source.changedSince(after, POLL_PAGE);

@@ -5,14 +5,13 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
-import { PreferencesChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import { type Device, DeviceSchema, type PreferenceService } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { requireUser } from '../platform/access.js';
 import { failedPrecondition, notFound } from '../platform/errors.js';
-import { newId } from '../platform/ids.js';
-import type { Transact, UnitOfWork } from '../platform/unit-of-work.js';
+import type { Transact } from '../platform/unit-of-work.js';
 import { Validator } from '../platform/validate.js';
 import { type DeviceDoc, deviceIdOf, type DevicesRepository, MAX_DEVICES_PER_USER } from './devices.js';
+import { changed } from './changed.js';
 import { checkDevice } from './devices-validate.js';
 
 type DeviceMethods = 'registerDevice' | 'listDevices' | 'removeDevice' | 'getDevice' | 'pruneDevice';
@@ -42,11 +41,6 @@ export function toDevice(doc: DeviceDoc, secrets: boolean): Device {
 
 export function deviceHandlers(deps: DeviceHandlerDeps): DeviceHandlers {
   const now = deps.now ?? (() => new Date());
-  const changed = (tx: UnitOfWork, at: Date, userId: string) =>
-    tx.emit(
-      'preference.changed',
-      create(PreferencesChangedSchema, { eventId: newId('evt'), occurredAt: timestampFromDate(at), subject: { case: 'userId', value: userId } }),
-    );
 
   return {
     async registerDevice(req, ctx) {
@@ -62,7 +56,7 @@ export function deviceHandlers(deps: DeviceHandlerDeps): DeviceHandlers {
           throw failedPrecondition(`user "${req.userId}" has ${own.length} devices, the most allowed; remove one with RemoveDevice first`);
         }
         const result = await deps.devices.register(tx, req.userId, registration, label, at);
-        await changed(tx, at, req.userId);
+        await changed(tx, at, { case: 'userId', value: req.userId });
         return result;
       });
       return { device: toDevice(device, false), created };
@@ -79,7 +73,7 @@ export function deviceHandlers(deps: DeviceHandlerDeps): DeviceHandlers {
       requireUser(ctx.values, 'preferences', req.userId);
       const remaining = await deps.transaction(async (tx) => {
         if ((await deps.devices.remove(tx, req.deviceId, req.userId)) === null) return undefined;
-        await changed(tx, now(), req.userId);
+        await changed(tx, now(), { case: 'userId', value: req.userId });
         return (await deps.devices.ofUser(req.userId, tx)).length;
       });
       if (remaining === undefined) throw notFound(`user "${req.userId}" has no device "${req.deviceId}" (ListDevices lists them)`);
@@ -97,7 +91,7 @@ export function deviceHandlers(deps: DeviceHandlerDeps): DeviceHandlers {
       new Validator().id('device_id', req.deviceId).text('reason', req.reason, { max: 200, optional: true }).check();
       const removed = await deps.transaction(async (tx) => {
         const userId = await deps.devices.remove(tx, req.deviceId);
-        if (userId !== null) await changed(tx, now(), userId);
+        if (userId !== null) await changed(tx, now(), { case: 'userId', value: userId });
         return userId !== null;
       });
       return { removed };

@@ -5,7 +5,6 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
 import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
-import { PreferencesChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import {
   DeliveryPlanSchema,
   GroupSchema,
@@ -16,13 +15,13 @@ import {
 } from '../../gen/pulse/preference/v1/preference_service_pb.js';
 import { requireUser } from '../platform/access.js';
 import { failedPrecondition, notFound } from '../platform/errors.js';
-import { newId } from '../platform/ids.js';
 import { isDuplicateKey } from '../platform/store/collection.js';
 import { compareAndSet, RETRY } from '../platform/store/compare-and-set.js';
-import type { Transact, UnitOfWork } from '../platform/unit-of-work.js';
+import type { Transact } from '../platform/unit-of-work.js';
 import { Validator } from '../platform/validate.js';
 import { maskedChanges, readMask } from './field-mask.js';
 import { type GroupDoc, type GroupsRepository } from './groups.js';
+import { changed } from './changed.js';
 import { deviceHandlers } from './devices-handlers.js';
 import type { DevicesRepository } from './devices.js';
 import { type Plan, planDelivery, routesOfKind, usersOf } from './plan.js';
@@ -42,9 +41,6 @@ export interface PreferenceDeps {
 
 export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof PreferenceService> {
   const now = deps.now ?? (() => new Date());
-
-  const changed = (tx: UnitOfWork, at: Date, subject: { case: 'userId' | 'topic' | 'group'; value: string }) =>
-    tx.emit('preference.changed', create(PreferencesChangedSchema, { eventId: newId('evt'), occurredAt: timestampFromDate(at), subject }));
 
   const preferencesOf = (userId: string, doc: PreferencesDoc | null) =>
     doc ? toPreferences(userId, doc, doc.version, doc.updatedAt) : toPreferences(userId, DEFAULT_PREFERENCES, 0, null);
@@ -132,7 +128,7 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
     async listTopicSubscriptions(req, ctx) {
       new Validator().id('user_id', req.userId).check();
       requireUser(ctx.values, 'preferences', req.userId);
-      const [subscribedTopics, availableTopics] = await Promise.all([subscriptionsOf(req.userId), deps.routes.topics()]);
+      const [subscribedTopics, availableTopics] = await Promise.all([deps.routes.subscribedBy(req.userId), deps.routes.topics()]);
       return { subscribedTopics, availableTopics };
     },
 
@@ -156,7 +152,7 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
           if (await deps.routes.delete(tx, subscription(topic, req.userId))) await changed(tx, at, { case: 'topic', value: topic });
         }
       });
-      return { subscribedTopics: await subscriptionsOf(req.userId) };
+      return { subscribedTopics: await deps.routes.subscribedBy(req.userId) };
     },
 
     async listTopicRoutes(req) {
@@ -175,7 +171,7 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
         const plans = planDelivery({ kind: 'user', userId: audience.userId, preferences }, request);
         return { plans: plans.map(toDeliveryPlan) };
       }
-      const routes = (await deps.routes.list(audience.topic)).map((route) => ({ ...route, targetKind: targetKindOf(route) }));
+      const routes = await deps.routes.list(audience.topic);
       const chosen = routesOfKind(routes, request.routeKind);
       if (chosen.length === 0) {
         const which = routes.length === 0 ? 'no route' : `no ${RouteKind[request.routeKind].toLowerCase()} route`;
@@ -220,13 +216,6 @@ export function preferenceHandlers(deps: PreferenceDeps): ServiceImpl<typeof Pre
       return { groups: (await deps.groups.list()).map(toGroup) };
     },
   };
-
-  /** Topics whose primary route names the user, sorted. */
-  async function subscriptionsOf(userId: string): Promise<string[]> {
-    const routes = await deps.routes.list();
-    const mine = routes.filter((r) => targetKindOf(r) === RouteTargetKind.USER && r.target === userId && (r.kind || RouteKind.PRIMARY) === RouteKind.PRIMARY);
-    return [...new Set(mine.map((r) => r.topic))].sort();
-  }
 
   /** The people the routes name: their groups' members and everyone's stored preferences. */
   async function routedPeople(routes: readonly RouteDoc[]) {

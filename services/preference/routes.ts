@@ -107,6 +107,12 @@ export class RoutesRepository {
     return [...new Set(routes.map((route) => route.topic))].sort();
   }
 
+  /** Topics whose primary route names the user (the user's subscriptions), sorted. */
+  async subscribedBy(userId: string): Promise<string[]> {
+    const routes = await this.store.collection<RouteDoc>(COLLECTION).find({ target: userId, targetKind: RouteTargetKind.USER });
+    return [...new Set(routes.filter((r) => (r.kind || RouteKind.PRIMARY) === RouteKind.PRIMARY).map((r) => r.topic))].sort();
+  }
+
   /** Every topic with a route, sorted. */
   async topics(): Promise<string[]> {
     return [...new Set((await this.list()).map((route) => route.topic))];

@@ -178,7 +178,6 @@ export function checkRoute(v: Validator, route: TopicRoute | undefined): RouteKe
 
 export const MAX_GROUP_MEMBERS = 1_000;
 
-/** A group to store: its name and members, each a user id, each once. */
 /** Topics to subscribe a user to and unsubscribe them from: names, at most 100 each, none in both lists. */
 export function checkSubscriptions(v: Validator, subscribe: readonly string[], unsubscribe: readonly string[]): void {
   v.count('subscribe', subscribe, { max: MAX_LIST }).count('unsubscribe', unsubscribe, { max: MAX_LIST });
@@ -189,6 +188,7 @@ export function checkSubscriptions(v: Validator, subscribe: readonly string[], u
   });
 }
 
+/** A group to store: its name and members, each a user id, each once. */
 export function checkGroup(v: Validator, group: Group | undefined): { name: string; userIds: string[] } {
   if (!group) {
     v.add('group', 'is required');

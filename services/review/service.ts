@@ -41,7 +41,7 @@ export const review: ServiceModule<ReviewConfig> = {
       log: rt.log,
       intervalMs: rt.config.slaCheckIntervalMs,
     });
-    const feed = new CaseFeed(cases, { pollMs: rt.config.watchPollMs, overlapMs: 2 * rt.config.watchPollMs + 1_000, log: rt.log });
+    const feed = new CaseFeed(cases, { pollMs: rt.config.watchPollMs, log: rt.log });
     const handlers = reviewHandlers({ cases, policies, transaction: rt.transaction, metrics, watch: { feed, maxMs: rt.config.watchMaxMs } });
     return {
       routes: (router) => router.service(ReviewService, handlers),

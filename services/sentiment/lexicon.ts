@@ -20,10 +20,17 @@ export type Language = (typeof LANGUAGES)[number];
 export const DEFAULT_LANGUAGE: Language = 'en';
 
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Whether text is plain ASCII, as most messages are: cheaper patterns and no folding serve it. */
+export function isAscii(text: string): boolean {
+  return ASCII.test(text);
+}
+
 /** Lower case, accents folded; one UTF-16 unit for one, so offsets into the folded text are offsets into the text. */
 export function foldText(text: string): string {
-  // ASCII (most messages) only needs lower case, which keeps its length.
-  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase();
+  // ASCII only needs lower case, which keeps its length.
+  if (isAscii(text)) return text.toLowerCase();
   let out = '';
   for (let i = 0; i < text.length; i++) out += foldUnit(text[i]);
   return out;
@@ -73,15 +80,16 @@ export interface SignalLexicon {
   rules: SignalRule[];
   /** Every pattern once, in rule order: a pattern's index is its id below. */
   patterns: RegExp[];
-  /** A keyed pattern as a sticky one, tried only where one of its words starts; null for the patterns always run. */
+  /** A keyed pattern as a sticky one, tried only where one of its words starts; null for a pattern run on every text. */
   sticky: (RegExp | null)[];
   /**
    * Which patterns can match a text, by the first one to three letters of its words: a pattern that starts with a
-   * word from a fixed list is keyed by those words' beginnings; one that starts otherwise is in `always`. Most
+   * word from a fixed list is keyed by those words' beginnings; one that starts otherwise is run on every text. Most
    * messages start few patterns' words, so most patterns are never run on them.
    */
   patternsByKey: Map<string, number[]>;
-  always: number[];
+  /** Whether some pattern is run on every text (its `sticky` entry is null). */
+  anyUnkeyed: boolean;
   /** Tested on the clause before a match (end-anchored) and after it (start-anchored): the speaker's own "no". */
   negatedBefore: RegExp[];
   negatedAfter: RegExp[];
@@ -123,13 +131,9 @@ function compileSignals(language: Language): SignalLexicon {
   }));
   const patterns = rules.flatMap((r) => r.patterns);
   const patternsByKey = new Map<string, number[]>();
-  const always: number[] = [];
   const sticky = patterns.map((pattern, id) => {
     const keys = leadingKeys(pattern.source);
-    if (!keys) {
-      always.push(id);
-      return null;
-    }
+    if (!keys) return null;
     for (const key of keys) patternsByKey.set(key, [...(patternsByKey.get(key) ?? []), id]);
     return new RegExp(pattern.source, `${pattern.flags.replace('g', '')}y`);
   });
@@ -138,7 +142,7 @@ function compileSignals(language: Language): SignalLexicon {
     patterns,
     sticky,
     patternsByKey,
-    always,
+    anyUnkeyed: sticky.includes(null),
     negatedBefore: file.negation.before.map((p) => compile(p)),
     negatedAfter: file.negation.after.map((p) => compile(p)),
     boundary: compile(file.negation.boundary, 'g'),
@@ -158,7 +162,7 @@ const DIGITS = [...'0123456789'];
  * with something other than literal words (a class, an optional group, a lookahead). Reads the common shapes only;
  * anything else is null, which is always safe.
  */
-export function leadingKeys(source: string): Set<string> | null {
+function leadingKeys(source: string): Set<string> | null {
   const alternatives = splitTop(source);
   const keys = new Set<string>();
   for (const alt of alternatives) {

@@ -7,7 +7,7 @@
 // me", "I never got my refund") is a complaint, not a negation. Each signal found keeps the words that triggered
 // it, with their offsets in the text as written. Plain functions, no I/O.
 import type { EscalationSignal } from '../../gen/pulse/common/v1/conversation_pb.js';
-import { foldText, KEY_LENGTH, type Language, SIGNAL_LEXICONS, type SignalLexicon, type SignalRule, WHOLE } from './lexicon.js';
+import { foldText, isAscii, KEY_LENGTH, type Language, SIGNAL_LEXICONS, type SignalLexicon, type SignalRule, WHOLE } from './lexicon.js';
 
 /** One signal and the words behind it: text.slice(start, end), offsets in UTF-16 code units. */
 export interface SignalMatch {
@@ -85,7 +85,7 @@ function candidateStarts(lexicon: SignalLexicon, normalised: string): Map<number
     }
   };
   // The folded text is mostly ASCII; the Unicode-aware word pattern costs several times more.
-  const word = /^[\x00-\x7f]*$/.test(normalised) ? ASCII_WORD : WORD;
+  const word = isAscii(normalised) ? ASCII_WORD : WORD;
   word.lastIndex = 0;
   for (let m = word.exec(normalised); m !== null; m = word.exec(normalised)) {
     const w = m[0];
@@ -101,7 +101,7 @@ export function findSignals(text: string, language: Language): SignalMatch[] {
   const lexicon = SIGNAL_LEXICONS[language];
   const normalised = normaliseForSignals(text);
   const candidates = candidateStarts(lexicon, normalised);
-  if (candidates.size === 0 && lexicon.always.length === 0) return [];
+  if (candidates.size === 0 && !lexicon.anyUnkeyed) return [];
   let starts: number[] | null = null; // read when a pattern first matches: most texts never need it
   /** Whether a match counts: not negated by the customer, not a settled matter. */
   const counts = (rule: SignalRule, match: RegExpExecArray): boolean => {

@@ -48,7 +48,7 @@ export const status: ServiceModule<StatusConfig> = {
     let sender: PeriodicTask | undefined;
     const webhooks = new WebhookRecorder(endpoints, messages, () => sender?.wake());
     // The look-back covers late commits and clock differences between replicas.
-    const feed = new StatusFeed(statuses, { pollMs: rt.config.watchPollMs, overlapMs: 2 * rt.config.watchPollMs + 1_000, log: rt.log });
+    const feed = new StatusFeed(statuses, { pollMs: rt.config.watchPollMs, log: rt.log });
     rt.consume({
       purpose: 'changes',
       events: ['notification.status.changed'],

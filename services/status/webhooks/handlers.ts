@@ -9,7 +9,7 @@ import {
   type WebhookEndpoint,
   WebhookEndpointSchema,
 } from '../../../gen/pulse/status/v1/status_service_pb.js';
-import { callerKey } from '../../platform/auth.js';
+import { callerName } from '../../platform/access.js';
 import { notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Store } from '../../platform/store/collection.js';
@@ -61,7 +61,7 @@ export function webhookHandlers(deps: {
         states: [...new Set(endpoint!.states)],
         description: endpoint!.description,
         createdAt: now(),
-        createdBy: ctx.values.get(callerKey)?.name ?? 'anonymous',
+        createdBy: callerName(ctx.values),
       };
       await deps.endpoints.insert(doc);
       return { endpoint: toEndpoint(doc), secret: doc.secret };

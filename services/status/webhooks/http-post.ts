@@ -18,7 +18,6 @@ export function postOnce(url: URL, to: CheckedAddress, headers: Record<string, s
       {
         method: 'POST',
         lookup,
-        timeout: timeoutMs,
         headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'Pulse-Webhooks/1' },
       },
       (response) => {
@@ -28,8 +27,8 @@ export function postOnce(url: URL, to: CheckedAddress, headers: Record<string, s
         response.on('error', (err) => resolve(`response: ${err.message}`));
       },
     );
+    // One deadline for the whole exchange (connect, send, answer), not an idle timeout per socket.
     const deadline = setTimeout(() => request.destroy(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
-    request.on('timeout', () => request.destroy(new Error(`timeout after ${timeoutMs} ms`)));
     request.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ? `${err.code}: ${err.message}` : err.message));
     request.on('close', () => clearTimeout(deadline));
     request.end(body);

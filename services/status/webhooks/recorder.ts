@@ -30,14 +30,12 @@ export class WebhookRecorder {
         userId: after.userId,
         step,
       };
-      return endpoints
-        .filter((endpoint) => matches(endpoint, change))
-        .map((endpoint) =>
-          MessagesRepository.pending(
-            { _id: newId('msg'), endpointId: endpoint._id, notificationId: change.notificationId, state: step.state, body: messageBody(change) },
-            now,
-          ),
-        );
+      const matching = endpoints.filter((endpoint) => matches(endpoint, change));
+      if (matching.length === 0) return [];
+      const body = messageBody(change); // the same for every endpoint
+      return matching.map((endpoint) =>
+        MessagesRepository.pending({ _id: newId('msg'), endpointId: endpoint._id, notificationId: change.notificationId, state: step.state, body }, now),
+      );
     });
     await this.messages.add(tx, messages);
     return messages.length;
