@@ -14,7 +14,10 @@ MODULES=(
   "prometheus github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool"
   "grpc-health-probe github.com/grpc-ecosystem/grpc-health-probe"
 )
-TOOLS=(jaeger prometheus promtool grpc-health-probe)
+TOOLS=()
+for module in "${MODULES[@]}"; do
+  for package in ${module#* }; do TOOLS+=("${package##*/}"); done
+done
 
 if ! command -v go >/dev/null 2>&1; then
   echo "build-tools: Go is not installed; the tests that need ${TOOLS[*]} skip (or fail with PULSE_REQUIRE_TOOLS=1)" >&2

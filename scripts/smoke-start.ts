@@ -19,24 +19,20 @@ function fail(message: string): never {
 }
 
 const deadline = Date.now() + TIMEOUT_MS;
-for (const name of SERVICE_NAMES) {
+/** Polls url until it answers 2xx and ready() holds, while npm start runs and time remains. */
+async function waitReady(url: string, what: string, ready: () => boolean = () => true): Promise<void> {
   for (;;) {
     if (child.exitCode !== null) fail(`npm start exited early with ${child.exitCode}`);
-    const ok = await fetch(`http://localhost:${SERVICES[name].port}/readyz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) fail(`${name} not ready within ${TIMEOUT_MS} ms`);
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok && ready()) return;
+    if (Date.now() > deadline) fail(`${what} not ready within ${TIMEOUT_MS} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+for (const name of SERVICE_NAMES) await waitReady(`http://localhost:${SERVICES[name].port}/readyz`, name);
 // The gateway opens once the console is built (on a fresh clone, while the services start), then the banner.
 const GATEWAY = 'http://localhost:8080';
-for (;;) {
-  if (child.exitCode !== null) fail(`npm start exited early with ${child.exitCode}`);
-  const ok = await fetch(`${GATEWAY}/healthz`).then((r) => r.ok, () => false);
-  if (ok && output.includes('export PULSE_TOKEN=')) break;
-  if (Date.now() > deadline) fail(`the gateway (console) not ready within ${TIMEOUT_MS} ms`);
-  await new Promise((r) => setTimeout(r, 100));
-}
+await waitReady(`${GATEWAY}/healthz`, 'the gateway (console)', () => output.includes('export PULSE_TOKEN='));
 const readyMs = Date.now() - started;
 const token = /export PULSE_TOKEN=(\S+)/.exec(output)?.[1];
 if (!token) fail('no development token printed');

@@ -152,9 +152,7 @@ async function launch(kind: Launcher, env: Record<string, string | undefined>): 
     running.readyMs = round(performance.now() - started);
     // The banner with the token comes once the console's gateway is up too, which may be a moment after the six
     // services answer /readyz.
-    while (!running.token) {
-      running.token = /export PULSE_TOKEN=(\S+)/.exec(output)?.[1] ?? '';
-      if (running.token) break;
+    while (!(running.token = /export PULSE_TOKEN=(\S+)/.exec(output)?.[1] ?? '')) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start printed no token: ${output.slice(-2_000)} ${errors.slice(-2_000)}`);
       await sleep(20);
     }

@@ -8,7 +8,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { IngestionService } from '../../gen/pulse/ingestion/v1/ingestion_service_pb.js';
 import { generateToken } from '../../services/platform/auth.js';
-import { bearer } from '../lib/clients.js';
+import { bearer } from '../../services/platform/peers.js';
 import type { Context } from '../lib/context.js';
 import { openLoop } from '../lib/load.js';
 import { freePort } from '../../services/all-in-one/process-mesh.js';

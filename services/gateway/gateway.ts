@@ -2,13 +2,11 @@
 // service that serves it, so a browser or client talks to one origin. It speaks HTTP/1.1 and h2c on one port (like
 // the services), adds no CORS headers (the console is same-origin) and checks no credentials: each service keeps its
 // own auth. In compose and Tilt nginx does the same job (ops/gateway/nginx.conf).
-import http from 'node:http';
-import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ServiceName } from '../platform/catalog.js';
 import type { Logger } from '../platform/log.js';
-import { sniff } from '../platform/server.js';
+import { listen, plainListener } from '../platform/server.js';
 import { forward, type GatewayRequest, type GatewayResponse, unavailable, UpstreamPool } from './proxy.js';
 import { serviceOfPath } from './routes.js';
 import { consoleFile } from './static.js';
@@ -54,28 +52,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
     );
   };
-  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
-  const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
+  const { listener } = plainListener(handler, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    sniff(socket, (isHttp2) => {
-      if (isHttp2) {
-        h2.emit('connection', socket);
-      } else {
-        h1.emit('connection', socket);
-        socket.resume();
-      }
-    });
   });
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(options.port, options.host, () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(listener, options.port, options.host);
   const port = (listener.address() as AddressInfo).port;
   return {
     url: `http://${!options.host || options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,

@@ -8,6 +8,7 @@ import type { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
 import { TemplateChangedSchema } from '../../gen/pulse/events/v1/events_pb.js';
 import { newId } from '../platform/ids.js';
 import { type Doc, isDuplicateKey, type Store } from '../platform/store/collection.js';
+import { compareAndSet, RETRY } from '../platform/store/compare-and-set.js';
 import type { Transact } from '../platform/unit-of-work.js';
 
 /** One string per template: type, channel and locale (a template's versions share it). */
@@ -35,8 +36,6 @@ export interface TemplateDoc extends Doc, TemplateKey, TemplateSource {
 }
 
 const COLLECTION = 'templates';
-/** Concurrent saves of one template each take the next free version: this many tries. */
-const SAVE_TRIES = 5;
 
 export class TemplateRepository {
   constructor(
@@ -75,7 +74,8 @@ export class TemplateRepository {
 
   /** Stores the next version and emits template.changed with it. */
   async save(key: TemplateKey, source: TemplateSource, updatedBy: string, at: Date): Promise<TemplateDoc> {
-    for (let attempt = 1; ; attempt++) {
+    // Two saves of one template race for the next version number: the unique index lets one win, the other reads again.
+    return compareAndSet(`template "${key.notificationType}"`, async () => {
       const previous = await this.get(key);
       const doc: TemplateDoc = { _id: newId('tpl'), ...key, ...source, version: (previous?.version ?? 0) + 1, updatedBy, updatedAt: at };
       try {
@@ -88,8 +88,9 @@ export class TemplateRepository {
         });
         return doc;
       } catch (err) {
-        if (!isDuplicateKey(err) || attempt >= SAVE_TRIES) throw err;
+        if (isDuplicateKey(err)) return RETRY;
+        throw err;
       }
-    }
+    });
   }
 }

@@ -32,6 +32,7 @@ import type { Store, TxScope } from '../platform/store/collection.js';
 import { type ChannelProvider, type OutgoingMessage, ProviderError, type SendResult } from './providers/provider.js';
 import { notificationModule } from './service.js';
 import { openTestStore, type TestStore } from '../../test/support/store.js';
+import { bearer } from '../platform/peers.js';
 
 export const TOKEN = 'tester-token-0123456789abcdef';
 
@@ -283,12 +284,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     createConnectTransport({
       baseUrl: running.url,
       httpVersion: '1.1',
-      interceptors: [
-        (next) => (req) => {
-          req.header.set('authorization', `Bearer ${TOKEN}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearer(TOKEN)],
     }),
   );
   return {

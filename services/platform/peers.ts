@@ -24,7 +24,8 @@ export interface PeerOptions {
   tracer: Tracer;
 }
 
-function bearer(token: string): Interceptor {
+/** Presents token as `Authorization: Bearer <token>` on every call. */
+export function bearer(token: string): Interceptor {
   return (next) => (req) => {
     req.header.set('authorization', `Bearer ${token}`);
     return next(req);

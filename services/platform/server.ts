@@ -19,7 +19,8 @@ import type { ServerTls } from './tls.js';
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const SNIFF_TIMEOUT_MS = 10_000;
 
-type NodeHandler = ReturnType<typeof connectNodeAdapter>;
+/** A request handler both the HTTP/1.1 and the HTTP/2 server accept (connect-node's types). */
+export type NodeHandler = ReturnType<typeof connectNodeAdapter>;
 type NodeRequest = Parameters<NodeHandler>[0];
 type NodeResponse = Parameters<NodeHandler>[1];
 
@@ -91,8 +92,43 @@ function specEncodeGrpcMessage(res: NodeResponse): void {
   }) as typeof res.addTrailers;
 }
 
+/**
+ * HTTP/1.1 and cleartext HTTP/2 on one TCP listener: the first bytes of each connection say which. onSocket sees
+ * every connection first (to track it); malformed requests close their connection.
+ */
+export function plainListener(handler: NodeHandler, onSocket: (socket: net.Socket) => void): { listener: net.Server; h1: http.Server; h2: http2.Http2Server } {
+  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  const h2 = http2.createServer({}, handler);
+  for (const server of [h1, h2]) server.on('clientError', (_err: Error, socket: net.Socket) => socket.destroy());
+  const listener = net.createServer((socket) => {
+    onSocket(socket);
+    sniff(socket, (isHttp2) => {
+      // The sniffed bytes wait in the paused socket's buffer. The http2 session reads that buffer itself on its
+      // next tick; the http server only listens for 'data', so its socket must be resumed.
+      if (isHttp2) {
+        h2.emit('connection', socket);
+      } else {
+        h1.emit('connection', socket);
+        socket.resume();
+      }
+    });
+  });
+  return { listener, h1, h2 };
+}
+
+/** Listens on port and host; rejects when it cannot (the port is taken). */
+export function listen(server: net.Server, port: number, host?: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /** Waits for the first bytes of a connection and says whether they are the HTTP/2 preface. */
-export function sniff(socket: net.Socket, route: (isHttp2: boolean) => void): void {
+function sniff(socket: net.Socket, route: (isHttp2: boolean) => void): void {
   let buffered = Buffer.alloc(0);
   const abandon = () => socket.destroy();
   const onData = (chunk: Buffer) => {
@@ -214,38 +250,17 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     secure.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
     listener = secure;
   } else {
-    h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
-    const h2 = http2.createServer({}, handler);
-    trackSessions(h2);
-    for (const server of [h1, h2]) server.on('clientError', (_err: Error, socket: net.Socket) => socket.destroy());
-    const plainH1 = h1;
-    listener = net.createServer((socket) => {
-      trackSocket(socket);
-      sniff(socket, (isHttp2) => {
-        // The sniffed bytes wait in the paused socket's buffer. The http2 session reads that buffer itself on its
-        // next tick; the http server only listens for 'data', so its socket must be resumed.
-        if (isHttp2) {
-          h2.emit('connection', socket);
-        } else {
-          plainH1.emit('connection', socket);
-          socket.resume();
-        }
-      });
-    });
+    const plain = plainListener(handler, trackSocket);
+    trackSessions(plain.h2);
+    h1 = plain.h1;
+    listener = plain.listener;
   }
-  const tcp = listener;
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(options.port, options.host, () => {
-      tcp.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(listener, options.port, options.host);
 
   return {
-    port: (tcp.address() as AddressInfo).port,
+    port: (listener.address() as AddressInfo).port,
     async close(graceMs) {
-      tcp.close();
+      listener.close();
       for (const session of sessions) session.close(); // GOAWAY: finish open streams, take no new ones
       h1?.closeIdleConnections();
       if (active > 0) {

@@ -9,6 +9,7 @@ import { createLogger } from '../../services/platform/log.js';
 import { readPlatformConfig, type RunningService, startService } from '../../services/platform/service.js';
 import { status } from '../../services/status/service.js';
 import { AUDIENCE, claims, ISSUER, mint, SECRET, type SigningKey, tempDir, testKeys, writeJson } from './support.js';
+import { bearer } from '../../services/platform/peers.js';
 
 const keys = testKeys();
 const dir = tempDir('pulse-jwt-');
@@ -39,12 +40,7 @@ function api(service: RunningService, jwt: string) {
     createConnectTransport({
       baseUrl: service.url,
       httpVersion: '1.1',
-      interceptors: [
-        (next) => (req) => {
-          req.header.set('authorization', `Bearer ${jwt}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearer(jwt)],
     }),
   );
 }

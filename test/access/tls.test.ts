@@ -18,6 +18,7 @@ import { until } from '../support/poll.js';
 import { rejectionOf } from '../support/rejection.js';
 import { stockGrpcClients } from '../support/grpc-js.js';
 import { h2Request, hasOpenssl, selfSignedCert, tempDir } from './support.js';
+import { bearer } from '../../services/platform/peers.js';
 
 const OPENSSL = hasOpenssl();
 if (!OPENSSL) console.warn('test/access/tls: skipped, openssl is not on the PATH (it makes the test certificate)');
@@ -120,12 +121,7 @@ describe.skipIf(!OPENSSL)('TLS', () => {
         baseUrl,
         httpVersion: '2',
         nodeOptions: { ca },
-        interceptors: [
-          (next) => (req) => {
-            req.header.set('authorization', `Bearer ${mesh.token}`);
-            return next(req);
-          },
-        ],
+        interceptors: [bearer(mesh.token)],
       });
     const notification = createClient(NotificationService, transport(mesh.urls.notification));
     const status = createClient(StatusService, transport(mesh.urls.status));

@@ -3,7 +3,7 @@
 // console's files under a strict CSP.
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Code, createClient, type Interceptor } from '@connectrpc/connect';
+import { Code, createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReviewService } from '../../gen/pulse/review/v1/review_service_pb.js';
@@ -13,6 +13,7 @@ import { generateToken } from '../../services/platform/auth.js';
 import { createLogger } from '../../services/platform/log.js';
 import { ensureConsoleBuilt } from '../../services/gateway/console-build.js';
 import { type Gateway, startGateway } from '../../services/gateway/gateway.js';
+import { bearer } from '../../services/platform/peers.js';
 import { rejectionOf } from '../support/rejection.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,19 +33,12 @@ afterAll(async () => {
   await mesh?.stop();
 });
 
-const bearer = (token: string): Interceptor[] => [
-  (next) => (req) => {
-    req.header.set('authorization', `Bearer ${token}`);
-    return next(req);
-  },
-];
-
 describe('one origin for every service', () => {
   it('routes Connect, gRPC-Web and gRPC by path, streams included', async () => {
     for (const transport of [
-      createConnectTransport({ baseUrl: gateway.url, httpVersion: '1.1', interceptors: bearer(admin) }),
-      createGrpcWebTransport({ baseUrl: gateway.url, httpVersion: '1.1', interceptors: bearer(admin) }),
-      createGrpcTransport({ baseUrl: gateway.url, interceptors: bearer(admin) }),
+      createConnectTransport({ baseUrl: gateway.url, httpVersion: '1.1', interceptors: [bearer(admin)] }),
+      createGrpcWebTransport({ baseUrl: gateway.url, httpVersion: '1.1', interceptors: [bearer(admin)] }),
+      createGrpcTransport({ baseUrl: gateway.url, interceptors: [bearer(admin)] }),
     ]) {
       const review = createClient(ReviewService, transport);
       expect((await review.getReviewPolicy({})).policy?.topic).toBe('review');
@@ -60,7 +54,7 @@ describe('one origin for every service', () => {
   it('keeps each service\'s own auth: no token, or a token without the scope, is refused by the service', async () => {
     const none = createClient(ReviewService, createConnectTransport({ baseUrl: gateway.url, httpVersion: '1.1' }));
     expect((await rejectionOf(none.getReviewPolicy({}))).code).toBe(Code.Unauthenticated);
-    const user = createClient(ReviewService, createGrpcWebTransport({ baseUrl: gateway.url, httpVersion: '1.1', interceptors: bearer(alice) }));
+    const user = createClient(ReviewService, createGrpcWebTransport({ baseUrl: gateway.url, httpVersion: '1.1', interceptors: [bearer(alice)] }));
     const denied = await rejectionOf(user.listReviews({}));
     expect(denied.code).toBe(Code.PermissionDenied);
     expect(denied.rawMessage).toContain('reviews:read');
@@ -70,9 +64,9 @@ describe('one origin for every service', () => {
     const down = await startGateway({ port: 0, host: '127.0.0.1', upstreams: { ...mesh.urls, review: 'http://127.0.0.1:1' }, consoleDir: `${ROOT}console/dist`, log: createLogger('gateway', 'silent') });
     try {
       for (const transport of [
-        createConnectTransport({ baseUrl: down.url, httpVersion: '1.1', interceptors: bearer(admin) }),
-        createGrpcWebTransport({ baseUrl: down.url, httpVersion: '1.1', interceptors: bearer(admin) }),
-        createGrpcTransport({ baseUrl: down.url, interceptors: bearer(admin) }),
+        createConnectTransport({ baseUrl: down.url, httpVersion: '1.1', interceptors: [bearer(admin)] }),
+        createGrpcWebTransport({ baseUrl: down.url, httpVersion: '1.1', interceptors: [bearer(admin)] }),
+        createGrpcTransport({ baseUrl: down.url, interceptors: [bearer(admin)] }),
       ]) {
         const err = await rejectionOf(createClient(ReviewService, transport).getReviewPolicy({}));
         expect(err.code).toBe(Code.Unavailable);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { generateToken } from '../../services/platform/auth.js';
 import { createLogger } from '../../services/platform/log.js';
 import { ensureConsoleBuilt } from '../../services/gateway/console-build.js';
@@ -14,25 +14,23 @@ import { type Gateway, startGateway } from '../../services/gateway/gateway.js';
 import { startRig, type Rig } from '../delivery/support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const SCREENSHOTS = path.join(ROOT, 'test-results/console');
-export const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = path.join(ROOT, 'test-results/console');
+const CHROMIUM = '/usr/bin/chromium';
 
 export type Person = 'ops' | 'ann' | 'alice';
 
 export interface ConsoleRig {
   rig: Rig;
   gateway: Gateway;
-  browser: Browser;
-  tokens: Record<Person, string>;
-  /** A signed-in page for the person, at the given path; its problems are collected in `problems`. */
-  signIn(person: Person, userId?: string): Promise<Page>;
+  /** A signed-in page for the person (user id = the person's name); its problems are collected in `problems`. */
+  signIn(person: Person): Promise<Page>;
   /** Console errors, uncaught exceptions and dialogs seen on any page so far. */
   problems: string[];
   screenshot(page: Page, name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startConsoleRig(env: Record<string, string> = {}): Promise<ConsoleRig> {
+export async function startConsoleRig(): Promise<ConsoleRig> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium); .ci/run does`);
   await ensureConsoleBuilt(ROOT);
   const tokens: Record<Person, string> = { ops: generateToken(), ann: generateToken(), alice: generateToken() };
@@ -41,7 +39,6 @@ export async function startConsoleRig(env: Record<string, string> = {}): Promise
     PULSE_DEV_TOKEN: tokens.ops,
     REVIEW_WATCH_POLL_MS: '100',
     STATUS_WATCH_POLL_MS: '100',
-    ...env,
   });
   const gateway = await startGateway({ port: 0, host: '127.0.0.1', upstreams: rig.mesh.urls, consoleDir: path.join(ROOT, 'console/dist'), log: createLogger('gateway', 'error') });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -49,7 +46,7 @@ export async function startConsoleRig(env: Record<string, string> = {}): Promise
   const problems: string[] = [];
   const contexts: BrowserContext[] = [];
 
-  async function signIn(person: Person, userId: string = person): Promise<Page> {
+  async function signIn(person: Person): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     contexts.push(context);
     const page = await context.newPage();
@@ -63,17 +60,15 @@ export async function startConsoleRig(env: Record<string, string> = {}): Promise
     });
     await page.goto(gateway.url);
     await page.getByLabel('Pulse token or JWT').fill(tokens[person]);
-    await page.getByLabel('Your user id').fill(userId);
+    await page.getByLabel('Your user id').fill(person);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText(`Signed in as ${userId}`).waitFor();
+    await page.getByText(`Signed in as ${person}`).waitFor();
     return page;
   }
 
   return {
     rig,
     gateway,
-    browser,
-    tokens,
     signIn,
     problems,
     async screenshot(page, name) {

@@ -88,17 +88,23 @@ describe('status webhooks', () => {
     expect(other.accepted).toEqual([]);
   });
 
-  it('dead-letters what an endpoint keeps refusing, and delivers it on replay', async () => {
-    const { receiver: down, endpointId } = await receiver({ kind: 'fail' }, ['webhook.down']);
-    const [id] = await sendAndRead('webhook.down', 1);
+  /** The endpoint's dead letters once there are four (one message per state of one notification). */
+  async function fourDeadLetters(endpointId: string, what: string) {
     const { deadLetters } = await until(
-      'four dead letters',
+      what,
       async () => {
         const listed = await api.status.listWebhookDeadLetters({ endpointId });
         return listed.deadLetters.length === 4 && listed;
       },
       { timeout: 30_000 },
     );
+    return deadLetters;
+  }
+
+  it('dead-letters what an endpoint keeps refusing, and delivers it on replay', async () => {
+    const { receiver: down, endpointId } = await receiver({ kind: 'fail' }, ['webhook.down']);
+    const [id] = await sendAndRead('webhook.down', 1);
+    const deadLetters = await fourDeadLetters(endpointId, 'four dead letters');
     expect(deadLetters.map((d) => [d.state, d.attempts, d.lastError])).toEqual([
       [S.ACCEPTED, 4, 'HTTP 500'],
       [S.SENT, 4, 'HTTP 500'],
@@ -116,14 +122,7 @@ describe('status webhooks', () => {
   it('gives up on an endpoint that does not answer within the timeout', async () => {
     const { endpointId } = await receiver({ kind: 'hang' }, ['webhook.hang']);
     await sendAndRead('webhook.hang', 1);
-    const { deadLetters } = await until(
-      'the timed-out messages to be dead-lettered',
-      async () => {
-        const listed = await api.status.listWebhookDeadLetters({ endpointId });
-        return listed.deadLetters.length === 4 && listed;
-      },
-      { timeout: 30_000 },
-    );
+    const deadLetters = await fourDeadLetters(endpointId, 'the timed-out messages to be dead-lettered');
     expect(deadLetters[0].lastError).toBe('timeout after 300 ms');
   });
 

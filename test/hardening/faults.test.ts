@@ -445,9 +445,14 @@ describeBroker('faults under steady load, one at a time', () => {
         }
         return ids;
       };
-      for (let i = 0; i < 60 && !expected.every((e) => hookIds().has(e.key)); i++) await sleep(500);
-      const webhookMissing = expected.filter((e) => !hookIds().has(e.key));
-      for (const e of expected) if ((hookIds().get(e.key)?.size ?? 0) > 1) duplicated.add(`${e.unit} webhook ${e.key} x${hookIds().get(e.key)!.size}`);
+      const allHooked = () => {
+        const ids = hookIds();
+        return expected.every((e) => ids.has(e.key));
+      };
+      for (let i = 0; i < 60 && !allHooked(); i++) await sleep(500);
+      const hooked = hookIds();
+      const webhookMissing = expected.filter((e) => !hooked.has(e.key));
+      for (const e of expected) if ((hooked.get(e.key)?.size ?? 0) > 1) duplicated.add(`${e.unit} webhook ${e.key} x${hooked.get(e.key)!.size}`);
       if (hooks.forged > 0) duplicated.add(`${hooks.forged} webhook requests with a bad signature`);
 
       const depths = await env.queueDepths();

@@ -17,6 +17,7 @@ import { describeBroker } from '../support/broker.js';
 import { type MeshClients, meshClients } from '../support/clients.js';
 import { until } from '../support/poll.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
+import { bearer } from '../../services/platform/peers.js';
 
 const OVERLOAD_SECONDS = Number(process.env.PULSE_OVERLOAD_SECONDS ?? 8);
 const CONVERSATIONS = 200;
@@ -76,12 +77,7 @@ describeBroker('overload at twice the sustainable rate', () => {
     const transport = createGrpcTransport({
       baseUrl: env.mesh.url('ingestion'),
       defaultTimeoutMs: CLIENT_DEADLINE_MS,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set('authorization', `Bearer ${env.mesh.token}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearer(env.mesh.token)],
     });
     const ingestion = createClient(IngestionService, transport);
 

@@ -7,6 +7,7 @@ import { durationFromMs } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Channel, DeliveryState } from '../../gen/pulse/common/v1/delivery_pb.js';
 import type { Notification } from '../../gen/pulse/notification/v1/notification_service_pb.js';
+import { mailsOf } from '../delivery/support.js';
 import { describeBroker } from '../support/broker.js';
 import { type MeshClients, meshClients } from '../support/clients.js';
 import { until } from '../support/poll.js';
@@ -91,25 +92,24 @@ describeBroker('escalation ladders through a kill -9 of notification', () => {
     // Give a duplicate, were there one, the time to arrive.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
 
-    const mails = (id: string) => smtp.received.filter((m) => m.parsed.headers.get('x-pulse-notification-id') === id);
     const figures = { unread: 0, read: 0, mails: 0 };
     for (const [i, n] of settled.entries()) {
       const steps = n.deliveries.filter((d) => d.escalationStep > 0);
       expect(steps.map((d) => d.escalationStep)).toEqual([1, 2]);
-      figures.mails += mails(n.notificationId).length;
+      figures.mails += mailsOf(smtp, n.notificationId).length;
       if (isRead(i)) {
         figures.read++;
         expect(steps.map((d) => [DeliveryState[d.state], d.reason])).toEqual([
           ['SENT', ''],
           ['CANCELLED', 'read before this step'],
         ]);
-        expect(mails(n.notificationId)).toHaveLength(1);
+        expect(mailsOf(smtp, n.notificationId)).toHaveLength(1);
       } else {
         figures.unread++;
         expect(steps.map((d) => DeliveryState[d.state])).toEqual(['SENT', 'SENT']);
         // One provider call per step, one message each.
         expect(steps.map((d) => d.attempts)).toEqual([1, 1]);
-        expect(mails(n.notificationId)).toHaveLength(2);
+        expect(mailsOf(smtp, n.notificationId)).toHaveLength(2);
       }
     }
     const expected = figures.unread * 2 + figures.read;

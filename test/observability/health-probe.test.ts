@@ -10,9 +10,9 @@ import { type Mesh, startMesh } from '../../services/all-in-one/mesh.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/platform/catalog.js';
 import { hasOpenssl, selfSignedCert, tempDir } from '../access/support.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
-import { brokerUrl, describeBroker } from '../support/broker.js';
+import { describeBroker } from '../support/broker.js';
 import { until } from '../support/poll.js';
-import { rabbitmqctl } from '../support/vhost.js';
+import { addVhost, rabbitmqctl } from '../support/vhost.js';
 import { describeWithTools, runTool } from './tools.js';
 
 /** grpc-health-probe's exit codes: 0 SERVING, 2 connection failed, 4 the service answered something other than SERVING. */
@@ -53,9 +53,7 @@ describeWithTools('grpc-health-probe against the services', ['grpc-health-probe'
       await rabbitmqctl('delete_vhost', env.vhost);
       for (const name of SERVICE_NAMES) await expectProbe(name, env.mesh.ports[name], EXIT.UNHEALTHY, 'NOT_SERVING');
 
-      await rabbitmqctl('add_vhost', env.vhost);
-      const user = decodeURIComponent(new URL(brokerUrl()).username || 'guest');
-      await rabbitmqctl('set_permissions', '-p', env.vhost, user, '.*', '.*', '.*');
+      await addVhost(env.vhost);
       for (const name of SERVICE_NAMES) await expectProbe(name, env.mesh.ports[name], EXIT.SERVING, 'status: SERVING');
     }, 180_000);
   });

@@ -8,7 +8,6 @@
 // and checks what Jaeger stored: spans of all six services in one trace with no loose parent, each broker hop a
 // producer span and a consumer span below it, the Slack call as an HTTP client span of the notification delivery,
 // and none of the message's personal data in any tag, log field or process tag of any trace, nor in the services' logs.
-import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import { Channel } from '../../gen/pulse/common/v1/delivery_pb.js';
@@ -17,7 +16,7 @@ import { freePort } from '../../services/all-in-one/process-mesh.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 import { describeBroker } from '../support/broker.js';
 import { type MeshClients, meshClients } from '../support/clients.js';
-import { until } from '../support/poll.js';
+import { until, untilAccepted } from '../support/poll.js';
 import { type SlackStandIn, startSlackStandIn } from '../support/slack-standin.js';
 import { describeWithTools, getJson, startTool, type ToolProcess } from './tools.js';
 
@@ -231,16 +230,4 @@ function ancestry(span: Span, byId: Map<string, Span>): Span[] {
 
 function nonEmpty<T>(list: T[] | null): T[] | false {
   return list && list.length > 0 ? list : false;
-}
-
-/** Calls until the service accepts: a busy machine may shed a request as unavailable ("nothing was done"). */
-async function untilAccepted<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (attempt >= 20 || ConnectError.from(err).code !== Code.Unavailable) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
 }

@@ -2,6 +2,7 @@
 import { type Client, createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { SERVICES, type ServiceDescriptor, type ServiceName } from '../../services/platform/catalog.js';
+import { bearer } from '../../services/platform/peers.js';
 
 export type MeshClients = { [N in ServiceName]: Client<ServiceDescriptor<N>> };
 
@@ -13,12 +14,7 @@ export function meshClients(urls: Record<ServiceName, string>, token: string): M
       httpVersion: '1.1',
       useBinaryFormat: false,
       defaultTimeoutMs: 10_000,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set('authorization', `Bearer ${token}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearer(token)],
     });
     clients[name] = createClient(SERVICES[name].descriptor, transport);
   }

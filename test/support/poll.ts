@@ -1,5 +1,6 @@
 // The one way tests wait for something to happen: vi.waitFor underneath, plus what vi.waitFor lacks — the value found
 // and a timeout error naming what was awaited.
+import { Code, ConnectError } from '@connectrpc/connect';
 import { vi } from 'vitest';
 
 type Found<T> = Exclude<T, false | 0 | '' | null | undefined>;
@@ -37,5 +38,17 @@ export async function until<T>(what: string, probe: () => T | Promise<T>, option
   } catch {
     const last = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
     throw new Error(`timed out after ${timeout} ms waiting for ${what}${last}`, { cause: lastError });
+  }
+}
+
+/** Calls until the service accepts: a busy machine may shed a request as unavailable ("nothing was done"). */
+export async function untilAccepted<T>(call: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= attempts || ConnectError.from(err).code !== Code.Unavailable) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }

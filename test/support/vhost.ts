@@ -25,13 +25,18 @@ export interface Vhost {
   remove(): Promise<void>;
 }
 
+/** Adds the virtual host `name` (again, after a test removed it) with the broker user's full permissions on it. */
+export async function addVhost(name: string): Promise<void> {
+  await rabbitmqctl('add_vhost', name);
+  const user = decodeURIComponent(new URL(brokerUrl()).username || 'guest');
+  await rabbitmqctl('set_permissions', '-p', name, user, '.*', '.*', '.*');
+}
+
 /** A new virtual host named `<prefix><unique>`, with the broker user's full permissions on it. */
 export async function createVhost(prefix: string): Promise<Vhost> {
   const name = `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  await rabbitmqctl('add_vhost', name);
+  await addVhost(name);
   const url = new URL(brokerUrl());
-  const user = decodeURIComponent(url.username || 'guest');
-  await rabbitmqctl('set_permissions', '-p', name, user, '.*', '.*', '.*');
   url.pathname = `/${encodeURIComponent(name)}`;
   return {
     name,

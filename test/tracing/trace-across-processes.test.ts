@@ -9,14 +9,13 @@
 // The log lines written while handling the message carry the same trace id, and the span id of the span that
 // wrote them. A second message, a bot's assistance request, goes out to Slack (a stand-in) over HTTP: the provider
 // call is a span of its trace, and what was posted (the personal data included) is not in it.
-import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Author } from '../../gen/pulse/common/v1/conversation_pb.js';
 import type { InboxItem } from '../../gen/pulse/status/v1/status_service_pb.js';
 import { type IsolatedMesh, startIsolatedMesh } from '../mesh/support.js';
 import { describeBroker } from '../support/broker.js';
 import { type MeshClients, meshClients } from '../support/clients.js';
-import { until } from '../support/poll.js';
+import { until, untilAccepted } from '../support/poll.js';
 import { type SlackStandIn, startSlackStandIn } from '../support/slack-standin.js';
 import { Kind, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
 
@@ -305,18 +304,6 @@ describeBroker('one trace across the mesh processes (OTLP)', () => {
     expectNoPersonalData();
   }, 120_000);
 });
-
-/** Calls until the service accepts: a busy machine may shed a request as unavailable ("nothing was done"). */
-async function untilAccepted<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (attempt >= 20 || ConnectError.from(err).code !== Code.Unavailable) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
 
 function isPulse(span: ReceivedSpan): boolean {
   return span.scope.startsWith('pulse.');
